@@ -1,0 +1,70 @@
+"""The composition root: ``create_app(settings)`` builds the whole hub. Nothing else wires parts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
+
+from litestar import Litestar
+from litestar.openapi.config import OpenAPIConfig
+
+from collab import __version__
+from collab.context import Component, HubContext
+from collab.metrics import Metrics
+from collab.settings import Settings
+from collab.transports.problems import exception_handlers
+
+__all__ = ["create_app", "install_order"]
+
+log = logging.getLogger("collab")
+
+
+def install_order() -> list[ModuleType]:
+    """Components in the order they are installed (each may use what earlier ones set)."""
+    from collab.auth import component as auth
+    from collab.events import component as events
+    from collab.filemaker import component as filemaker
+    from collab.locks import component as locks
+    from collab.persist import component as persist
+    from collab.rooms import component as rooms
+    from collab.store import component as store
+    from collab.transports import ops
+    from collab.webviewer import component as webviewer
+
+    return [store, filemaker, auth, events, rooms, locks, persist, webviewer, ops]
+
+
+def create_app(settings: Settings, *, ctx: HubContext | None = None) -> Litestar:
+    ctx = ctx or HubContext(settings=settings, metrics=Metrics())
+    components: list[Component] = [module.install(ctx) for module in install_order()]
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        started: list[Component] = []
+        try:
+            for component in components:
+                started.append(component)
+                for hook in component.on_startup:
+                    await hook()
+            yield
+        finally:
+            for component in reversed(started):
+                for hook in component.on_shutdown:
+                    try:
+                        await hook()
+                    except Exception:
+                        log.exception("shutdown step failed")
+
+    handlers = [handler for component in components for handler in component.route_handlers]
+    app = Litestar(
+        route_handlers=handlers,
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers(),
+        openapi_config=OpenAPIConfig(title="collab", version=__version__, path="/schema"),
+        request_max_body_size=settings.limits.max_http_body_bytes,
+        debug=False,
+    )
+    app.state.ctx = ctx
+    return app
