@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
+
 from collab.protocol.control import Control
 from collab.protocol.origin import Origin
 from collab.records import RecordKey
@@ -20,7 +22,16 @@ if TYPE_CHECKING:
 
     from collab.auth.principal import Principal
 
-__all__ = ["ConnectionInfo", "RoomHandle", "RoomObserver", "RoomRegistryHandle"]
+__all__ = ["ConnectionInfo", "RoomHandle", "RoomObserver", "RoomRegistryHandle", "SeedInfo"]
+
+
+class SeedInfo(msgspec.Struct, frozen=True):
+    """What FileMaker held when the hub seeded a room (only on the load that seeded it)."""
+
+    record_id: str
+    mod_id: str
+    #: Field values as they went into the document (document formats: ISO dates, numbers).
+    values: dict[str, Any]
 
 
 class ConnectionInfo(Protocol):
@@ -34,6 +45,8 @@ class RoomHandle(Protocol):
     record: RecordKey
     layout: LayoutSettings
     doc: Doc[Any]
+    #: Set on the load that seeded the document from FileMaker, else None.
+    seeded: SeedInfo | None
 
     @property
     def connections(self) -> list[ConnectionInfo]: ...
