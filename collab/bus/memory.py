@@ -39,9 +39,15 @@ class MemoryBus:
                 q.get_nowait()  # dropleft: a slow subscriber loses the oldest message
                 self.dropped += 1
 
-    async def subscribe(self, topic: str) -> AsyncIterator[tuple[str, bytes]]:
+    def subscribe(self, topic: str) -> AsyncIterator[tuple[str, bytes]]:
+        # Register now, not at the first iteration, so nothing published after this call is missed.
         q: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(self.max_backlog)
         self._subscribers[topic].add(q)
+        return self._iterate(topic, q)
+
+    async def _iterate(
+        self, topic: str, q: asyncio.Queue[tuple[str, bytes] | None]
+    ) -> AsyncIterator[tuple[str, bytes]]:
         try:
             while True:
                 item = await q.get()
