@@ -1,11 +1,62 @@
-"""Component stub: replaced by the part that owns collab/filemaker/."""
+"""The FileMaker component: ``ctx.filemaker`` (a FileMakerPool) and, in demo mode, the emulator.
+
+With ``server.demo`` the bundled Data API emulator is served by the hub itself under
+``/fmi`` (the demo settings point ``filemaker.url`` at the hub), backed by
+``<data_dir>/emulator.db``, and exposed as ``ctx.extras["emulator"]`` for demos and tests.
+On shutdown every Data API session is logged out.
+"""
 
 from __future__ import annotations
 
-from collab.context import Component, HubContext
+from typing import Any
+from urllib.parse import unquote
 
-__all__ = ["install"]
+from litestar import asgi
+from litestar.handlers.asgi_handlers import ASGIRouteHandler
+from litestar.types import Receive, Scope, Send
+
+from collab.context import Component, HubContext
+from collab.filemaker.pool import FileMakerPool
+
+__all__ = ["MOUNT_PATH", "install", "mount_emulator"]
+
+MOUNT_PATH = "/fmi"
+
+
+def mount_emulator(app: Any) -> ASGIRouteHandler:
+    """A Litestar mount of the emulator's ASGI ``app`` at ``/fmi``.
+
+    Litestar hands a mounted app the path *after* the mount point, with a trailing slash
+    added; the emulator routes on the full ``/fmi/...`` path, so it is restored from
+    ``raw_path`` (still percent-encoded, so a ``%2F`` in a layout name survives).
+    """
+
+    @asgi(MOUNT_PATH, is_mount=True, copy_scope=True)
+    async def emulator_mount(scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") or b""
+        raw_path = raw.split(b"?", 1)[0] if raw else b""
+        if raw_path:
+            scope["path"] = unquote(raw_path.decode("latin-1"))
+            scope["raw_path"] = raw_path
+        else:  # no raw_path from the server: rebuild from what Litestar left us
+            rest = scope["path"]
+            scope["path"] = MOUNT_PATH + (rest if rest != "/" else "")
+        scope["root_path"] = ""
+        await app(scope, receive, send)
+
+    return emulator_mount
 
 
 def install(ctx: HubContext) -> Component:
-    return Component()
+    settings = ctx.settings
+    pool = FileMakerPool(settings.filemaker, metrics=ctx.metrics)
+    ctx.filemaker = pool
+    handlers: list[Any] = []
+    if settings.server.demo:
+        from collab.filemaker.emulator import Emulator
+
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+        emulator = Emulator(db=settings.data_path / "emulator.db")
+        ctx.extras["emulator"] = emulator
+        handlers.append(mount_emulator(emulator.app))
+    return Component(route_handlers=handlers, on_shutdown=[pool.aclose])
