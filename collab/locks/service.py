@@ -1,0 +1,302 @@
+"""``LockService``: the write gate, the lock and approval actions, and their side effects.
+
+The store is the authority; ``_cache`` holds the current state of records in use so the
+hub's synchronous ``write_denied`` never waits for I/O. Every action runs under a per-record
+asyncio lock: read the field values (for the audit hash), commit through the store, then tell
+the room's opt-in connections (AccessState), write the approval state into FileMaker's status
+fields (through the document, so the write-back path carries it) and emit an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from collab.auth.principal import Principal
+from collab.context import HubContext
+from collab.document import apply_values
+from collab.errors import AccessDenied, Conflict
+from collab.locks import machine
+from collab.locks.audit import verify_chain
+from collab.locks.describe import access_state, describe_state, entry_json
+from collab.locks.machine import Action, Request, Transition
+from collab.locks.state import LockState, values_hash
+from collab.locks.store import LockStore
+from collab.protocol.origin import Origin, OriginKind
+from collab.records import RecordKey
+from collab.settings import LayoutSettings
+
+__all__ = ["HUB", "LockService"]
+
+log = logging.getLogger("collab.locks")
+
+#: The actor of the hub's own lease releases (holder gone for longer than the grace period).
+HUB = Principal(sub="hub", name="collab hub", roles=frozenset(), records=("*",))
+_CACHE_LIMIT = 10_000
+
+
+class LockService:
+    def __init__(self, ctx: HubContext, store: LockStore, *, clock: Callable[[], float] = time.time) -> None:
+        self.ctx = ctx
+        self.store = store
+        #: Injectable for tests that need leases to expire without waiting.
+        self.clock = clock
+        self._cache: dict[RecordKey, LockState] = {}
+        self._serial: dict[RecordKey, tuple[asyncio.Lock, int]] = {}
+        self._releases: dict[RecordKey, asyncio.Task[None]] = {}
+        self._renewer: asyncio.Task[None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._renewer = asyncio.create_task(self._renew_loop(), name="collab-lease-renewer")
+
+    async def stop(self) -> None:
+        tasks = [task for task in (self._renewer, *self._releases.values()) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._renewer = None
+        self._releases.clear()
+
+    # -- the gate (sync, no I/O on the hot path) --------------------------------------------
+
+    def state_of(self, record: RecordKey) -> LockState:
+        state = self._cache.get(record)
+        if state is None:
+            state = self.store.peek(record)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[record] = state
+        return state
+
+    def write_denied(self, record: RecordKey, principal: Principal) -> str | None:
+        if not principal.may_open(record):
+            return "scope"
+        return machine.write_denied(self.state_of(record), principal, self.clock())
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def describe(self, record: RecordKey, principal: Principal) -> dict[str, Any]:
+        """Flat JSON of the record's lock state and what ``principal`` may do (JSONGetElement)."""
+        return describe_state(record, self.state_of(record), principal, self.clock(), self._required(record))
+
+    async def audit(self, record: RecordKey) -> dict[str, Any]:
+        entries = await self.store.entries(record)
+        ok, problem = verify_chain(entries)
+        return {
+            "record": record.room,
+            "count": len(entries),
+            "chain_ok": ok,
+            "problem": problem,
+            "entries": [entry_json(entry) for entry in entries],
+        }
+
+    async def waiting(self, principal: Principal, state: str = "submitted") -> list[dict[str, Any]]:
+        now = self.clock()
+        rows = await self.store.states(state or None)
+        return [
+            describe_state(record, item, principal, now, self._required(record))
+            for record, item in rows
+            if principal.may_open(record)
+        ]
+
+    # -- actions ---------------------------------------------------------------------------
+
+    async def act(
+        self,
+        record: RecordKey,
+        principal: Principal,
+        action: Action,
+        *,
+        comment: str = "",
+        expected_epoch: int | None = None,
+    ) -> dict[str, Any]:
+        """Do ``action`` for ``principal``; return the new :meth:`describe`. Raises AccessDenied/Conflict."""
+        lock, users = self._serial.get(record, (asyncio.Lock(), 0))
+        self._serial[record] = (lock, users + 1)
+        try:
+            async with lock:
+                if self.ctx.rooms is None:
+                    await self._act(record, None, principal, action, comment, expected_epoch)
+                else:
+                    async with self.ctx.rooms.open(record) as room:
+                        await self._act(record, room, principal, action, comment, expected_epoch)
+        finally:
+            # Forget the lock once nobody holds or waits for it (the dict stays as small as the load).
+            lock, users = self._serial[record]
+            if users <= 1:
+                del self._serial[record]
+            else:
+                self._serial[record] = (lock, users - 1)
+        return self.describe(record, principal)
+
+    async def _act(
+        self, record: RecordKey, room: Any, principal: Principal, action: Action, comment: str, epoch: int | None
+    ) -> Transition:
+        layout = self._layout(record, room)
+        values = room.values() if room is not None else {}
+        request = Request(
+            action=action,
+            principal=principal,
+            now=self.clock(),
+            comment=comment,
+            expected_epoch=epoch,
+            values_hash=values_hash(values, _status_names(layout)),
+            approvals_required=layout.approvals_required if layout else 1,
+            lease_ttl=self.ctx.settings.locks.lease_ttl_seconds,
+            record=record.room,
+        )
+        result = await self.store.apply(record, lambda state: machine.decide(state, request))
+        self._cache[record] = result.state
+        if result.entry is not None:
+            await self._after(record, room, layout, result, principal)
+        return result
+
+    async def _after(
+        self, record: RecordKey, room: Any, layout: LayoutSettings | None, result: Transition, actor: Principal
+    ) -> None:
+        entry, state = result.entry, result.state
+        assert entry is not None
+        if room is not None:
+            self._broadcast(room, state)
+            if layout is not None and entry.action in ("submit", "approve", "reject", "withdraw", "reopen"):
+                await self._write_status(room, layout, state, actor)
+        kind = "lock.changed" if entry.action in ("lease", "release", "expire") else "approval.changed"
+        payload = describe_state(record, state, HUB, self.clock(), self._required(record))
+        payload.update(action=entry.action, comment=entry.comment, audit_seq=entry.seq)
+        try:
+            await self.ctx.events.emit(kind, record, payload, actor=actor.sub)
+        except Exception:
+            log.exception("could not record the %s event for %s", kind, record.room)
+
+    async def _write_status(self, room: Any, layout: LayoutSettings, state: LockState, actor: Principal) -> None:
+        names = layout.status_fields
+        values: dict[str, Any] = {}
+        if names.state:
+            values[names.state] = state.state.capitalize()
+        approved = state.state == "approved"
+        if names.approved_by:
+            values[names.approved_by] = ", ".join(state.approver_names) if approved else ""
+        if names.approved_at:
+            stamp = datetime.fromtimestamp(state.decided_at, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            values[names.approved_at] = stamp if approved else ""
+        if not values:
+            return
+        try:
+            await room.edit(
+                lambda doc: apply_values(doc, layout, values), Origin(OriginKind.SERVER, ident=actor.sub, user=actor.sub)
+            )
+        except Exception:
+            # The transition is committed and audited; the status fields catch up on the next one.
+            log.exception("could not write the approval state of %s into its status fields", room.record.room)
+
+    def _broadcast(self, room: Any, state: LockState) -> None:
+        now, required = self.clock(), self._required(room.record)
+        for conn in list(room.connections):
+            if conn.control:
+                room.send_control(access_state(state, conn.principal, now, required), to=conn.id)
+
+    # -- room observer ---------------------------------------------------------------------
+
+    async def room_loaded(self, room: Any) -> None:
+        self._cache[room.record] = await self.store.get(room.record)
+
+    def room_unloading(self, room: Any) -> None:
+        if room.record not in self._releases:
+            self._cache.pop(room.record, None)
+
+    def connection_joined(self, room: Any, conn: Any) -> None:
+        state = self.state_of(room.record)
+        if conn.control:
+            room.send_control(access_state(state, conn.principal, self.clock(), self._required(room.record)), to=conn.id)
+        if state.holder(self.clock()) == conn.principal.sub:
+            pending = self._releases.pop(room.record, None)
+            if pending is not None:
+                pending.cancel()
+
+    def connection_left(self, room: Any, conn: Any) -> None:
+        record = room.record
+        holder = self.state_of(record).holder(self.clock())
+        if not holder or holder != conn.principal.sub or record in self._releases:
+            return
+        if any(c.principal.sub == holder and c.id != conn.id for c in room.connections):
+            return
+        self._releases[record] = asyncio.create_task(self._release_later(record, holder))
+
+    async def _release_later(self, record: RecordKey, holder: str) -> None:
+        try:
+            await asyncio.sleep(self.ctx.settings.locks.lease_grace_seconds)
+            room = self.ctx.rooms.loaded(record) if self.ctx.rooms is not None else None
+            if room is not None and any(c.principal.sub == holder for c in room.connections):
+                return
+            if self.state_of(record).holder(self.clock()) != holder:
+                return
+            self._releases.pop(record, None)
+            await self.act(record, HUB, "expire", comment=f"{holder} disconnected")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not release the lease on %s", record.room)
+        finally:
+            if self._releases.get(record) is asyncio.current_task():
+                del self._releases[record]
+
+    async def _renew_loop(self) -> None:
+        interval = max(0.2, self.ctx.settings.locks.lease_ttl_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.renew_connected()
+            except Exception:
+                log.exception("lease renewal failed")
+
+    async def renew_connected(self) -> int:
+        """Renew every lease whose holder has a connection in the loaded room; return how many."""
+        if self.ctx.rooms is None:
+            return 0
+        renewed = 0
+        for room in list(self.ctx.rooms.all_loaded()):
+            holder = self.state_of(room.record).holder(self.clock())
+            conn = next((c for c in room.connections if holder and c.principal.sub == holder), None)
+            if conn is None:
+                continue
+            request = Request(
+                action="renew", principal=conn.principal, now=self.clock(),
+                lease_ttl=self.ctx.settings.locks.lease_ttl_seconds, record=room.record.room,
+            )
+            try:
+                result = await self.store.apply(room.record, functools.partial(_decide, request))
+            except (AccessDenied, Conflict):  # the lease passed on meanwhile: nothing to renew
+                continue
+            self._cache[room.record] = result.state
+            renewed += 1
+        return renewed
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _layout(self, record: RecordKey, room: Any) -> LayoutSettings | None:
+        if room is not None and getattr(room, "layout", None) is not None:
+            layout: LayoutSettings = room.layout
+            return layout
+        return self.ctx.settings.layout(record.database, record.layout)
+
+    def _required(self, record: RecordKey) -> int:
+        layout = self.ctx.settings.layout(record.database, record.layout)
+        return layout.approvals_required if layout else 1
+
+
+def _decide(request: Request, state: LockState) -> Transition:
+    return machine.decide(state, request)
+
+
+def _status_names(layout: LayoutSettings | None) -> tuple[str, ...]:
+    if layout is None:
+        return ()
+    names = layout.status_fields
+    return tuple(name for name in (names.state, names.approved_by, names.approved_at) if name)
