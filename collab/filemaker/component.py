@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 from litestar import asgi
 from litestar.handlers.asgi_handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
@@ -49,9 +50,8 @@ def mount_emulator(app: Any) -> ASGIRouteHandler:
 
 def install(ctx: HubContext) -> Component:
     settings = ctx.settings
-    pool = FileMakerPool(settings.filemaker, metrics=ctx.metrics)
-    ctx.filemaker = pool
     handlers: list[Any] = []
+    transport: httpx.AsyncBaseTransport | None = None
     if settings.server.demo:
         from collab.filemaker.emulator import Emulator
 
@@ -59,4 +59,10 @@ def install(ctx: HubContext) -> Component:
         emulator = Emulator(db=settings.data_path / "emulator.db")
         ctx.extras["emulator"] = emulator
         handlers.append(mount_emulator(emulator.app))
+        # The hub's own Data API calls reach the emulator in process: over the loopback
+        # they would be refused during start-up and shutdown, while uvicorn is not listening
+        # (the logout on shutdown, for one). Browsers and curl still use /fmi over HTTP.
+        transport = httpx.ASGITransport(app=emulator.app, raise_app_exceptions=False)
+    pool = FileMakerPool(settings.filemaker, transport=transport, metrics=ctx.metrics)
+    ctx.filemaker = pool
     return Component(route_handlers=handlers, on_shutdown=[pool.aclose])

@@ -133,8 +133,11 @@ class DataAPISession:
             sent["Authorization"] = f"Bearer {token}"
         label = label or f"{method} {path}"
         try:
-            response = await self._http.request(method, path, json=json, params=params, headers=sent)
-        except httpx.TimeoutException as exc:
+            # httpx's timeouts are per phase (and an in-process transport has none): the
+            # deadline bounds the whole exchange.
+            async with asyncio.timeout(self.timeout * 2):
+                response = await self._http.request(method, path, json=json, params=params, headers=sent)
+        except (httpx.TimeoutException, TimeoutError) as exc:
             self._count("unavailable")
             raise FileMakerUnavailable(
                 f"FileMaker Server at {self.base_url} did not answer {label} within {self.timeout:g} s"
