@@ -90,6 +90,10 @@ class EventLog:
         self._wake()  # release waiting long polls so the server can stop
 
     @property
+    def running(self) -> bool:
+        return self._started
+
+    @property
     def head(self) -> int:
         """The highest visible seq: where "from now" starts."""
         return self._visible
