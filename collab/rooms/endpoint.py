@@ -1,0 +1,228 @@
+"""``/sync/{database}/{layout}/{key}``: the y-websocket endpoint as a plain ASGI handler.
+
+Litestar mounts it (``collab.rooms.component``) but its websocket machinery stays out of the
+hot path: one receive loop per connection calls straight into the room. Every check (path,
+Origin, token, layout, record scope, capacity) happens right after the handshake and before
+any document byte is sent; a refusal is a close code with a reason.
+
+A sweeper task (one for the whole hub) enforces the handshake and idle timeouts, so a
+connection costs no timer of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from collab.auth.principal import ANONYMOUS_EDITOR, Principal
+from collab.context import HubContext
+from collab.errors import AccessDenied, CloseCode, ProtocolError
+from collab.records import RecordKey
+from collab.rooms.connection import AWAITING_STEP1, Connection
+from collab.rooms.registry import RoomRegistry
+from collab.rooms.room import Room
+from collab.rooms.seeding import RoomUnavailable
+
+__all__ = ["PREFIX", "SyncEndpoint"]
+
+log = logging.getLogger("collab.sync")
+
+PREFIX = "/sync/"
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class SyncEndpoint:
+    def __init__(self, ctx: HubContext, registry: RoomRegistry) -> None:
+        self.ctx = ctx
+        self.registry = registry
+        self.limits = ctx.settings.limits
+        self.live: set[Connection] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.wait([self._sweeper])
+            self._sweeper = None
+        await self.registry.close()
+
+    # -- one connection --------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await _http_upgrade_required(send)
+            return
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        try:
+            record, principal, control = self._admit(scope)
+            room = await self._room(record)
+        except Refused as refused:
+            log.info("sync refused (%s): %s", refused.code, refused.reason)
+            self.registry.stats.closed(refused.code)
+            await send({"type": "websocket.close", "code": refused.code, "reason": refused.reason[:120]})
+            return
+        conn = Connection(
+            uuid.uuid4().hex[:16],
+            principal,
+            send,
+            control=control,
+            queue_limit=self.limits.outbound_queue_bytes,
+            rate=self.limits.messages_per_second,
+            burst=self.limits.message_burst,
+        )
+        self.live.add(conn)
+        self.registry.connection_count += 1
+        self.ctx.metrics.connections.inc()
+        try:
+            room.join(conn)
+            await self._receive_loop(conn, room, receive)
+        finally:
+            self.live.discard(conn)
+            self.registry.connection_count -= 1
+            self.ctx.metrics.connections.dec()
+            room.leave(conn)
+            self.registry.release(room)
+            await conn.finish()
+
+    def _admit(self, scope: dict[str, Any]) -> tuple[RecordKey, Principal, bool]:
+        raw = scope.get("raw_path") or scope["path"].encode()
+        path = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+        if not path.startswith(PREFIX):
+            raise Refused(CloseCode.NOT_FOUND, "use /sync/{database}/{layout}/{key}")
+        try:
+            record = RecordKey.parse(path[len(PREFIX) :])
+        except ValueError:
+            raise Refused(CloseCode.NOT_FOUND, "use /sync/{database}/{layout}/{key} (parts percent-encoded)") from None
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("token") or [None])[0]
+        control = (query.get("control") or ["0"])[0] in ("1", "true", "yes")
+        principal = self._principal(scope, token)
+        settings = self.ctx.settings
+        if settings.layout(record.database, record.layout) is None:
+            raise Refused(CloseCode.NOT_FOUND, f"layout {record.layout_path} is not configured on this hub")
+        if not principal.may_open(record):
+            raise Refused(CloseCode.FORBIDDEN, "your token does not cover this record")
+        if self.registry.connection_count >= self.limits.max_connections:
+            raise Refused(CloseCode.TRY_AGAIN, "the hub is at its connection limit; try again later")
+        return record, principal, control
+
+    def _principal(self, scope: dict[str, Any], token: str | None) -> Principal:
+        auth = self.ctx.auth
+        if auth is None:
+            server = self.ctx.settings.server
+            if server.demo or server.allow_anonymous:
+                return ANONYMOUS_EDITOR
+            raise Refused(CloseCode.UNAUTHORIZED, "authentication is not configured on this hub")
+        origin = None
+        for name, value in scope.get("headers", ()):
+            if name == b"origin":
+                origin = value.decode("latin-1")
+                break
+        if not auth.origin_allowed(origin):
+            raise Refused(CloseCode.POLICY, "Origin not allowed")
+        try:
+            return auth.authenticate(token)
+        except AccessDenied as exc:
+            code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
+            raise Refused(code, exc.detail) from None
+
+    async def _room(self, record: RecordKey) -> Room:
+        try:
+            async with asyncio.timeout(self.limits.handshake_timeout_seconds):
+                room = await self.registry.acquire(record)
+        except RoomUnavailable as exc:
+            raise Refused(exc.close_code, exc.detail) from None
+        except TimeoutError:
+            raise Refused(CloseCode.TRY_AGAIN, "loading the record took too long; try again") from None
+        if len(room.connections) >= self.limits.max_connections_per_room:
+            self.registry.release(room)
+            raise Refused(CloseCode.TRY_AGAIN, "this record has too many connections; try again later")
+        return room
+
+    async def _receive_loop(self, conn: Connection, room: Room, receive: Receive) -> None:
+        max_bytes = self.limits.max_message_bytes
+        stats = self.registry.stats
+        monotonic = time.monotonic
+        while True:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                if message["type"] == "websocket.disconnect":
+                    return
+                continue
+            if conn.closing:
+                continue  # we are closing it; ignore what is still in flight
+            data = message.get("bytes")
+            if data is None:
+                self._close(conn, CloseCode.POLICY, "text messages are not part of the y-websocket protocol")
+                continue
+            size = len(data)
+            if size > max_bytes:
+                self._close(conn, CloseCode.TOO_BIG, f"message of {size} bytes exceeds the {max_bytes} byte limit")
+                continue
+            now = monotonic()
+            conn.last_recv = now
+            if not conn.take_token(now):
+                self._close(conn, CloseCode.POLICY, "message rate limit exceeded")
+                continue
+            stats.messages_in += 1
+            stats.bytes_in += size
+            try:
+                room.receive(conn, data)
+            except ProtocolError as exc:
+                self._close(conn, exc.close_code, exc.detail)
+
+    def _close(self, conn: Connection, code: int, reason: str) -> None:
+        log.info("closing connection %s (%s): %s", conn.id, code, reason)
+        self.registry.stats.closed(code)
+        conn.close(code, reason)
+
+    # -- timeouts and metrics --------------------------------------------------------------
+
+    async def _sweep(self) -> None:
+        limits = self.limits
+        interval = max(0.05, min(1.0, limits.handshake_timeout_seconds / 4, limits.idle_timeout_seconds / 4))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            stats = self.registry.stats
+            for conn in list(self.live):
+                if conn.drops:
+                    stats.dropped("awareness", conn.drops)
+                    conn.drops = 0
+                if conn.closing:
+                    continue
+                if conn.state == AWAITING_STEP1 and now - conn.opened > limits.handshake_timeout_seconds:
+                    self._close(conn, CloseCode.POLICY, "no sync step 1 within the handshake timeout")
+                elif now - conn.last_recv > limits.idle_timeout_seconds:
+                    self._close(conn, CloseCode.GOING_AWAY, "idle for too long")
+            stats.publish()
+
+
+async def _http_upgrade_required(send: Send) -> None:
+    body = b"/sync/... is a WebSocket endpoint (y-websocket protocol)\n"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 426,
+            "headers": [(b"content-type", b"text/plain"), (b"upgrade", b"websocket")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import collab.app as app_module
+from collab.records import RecordKey
+from collab.rooms.seeding import seed_room
+from collab.settings import DEMO_LAYOUT, Settings
+from tests.support.server import RunningHub, hub_settings, run_hub
+
+
+async def preseed(hub: RunningHub, values: dict[str, Any] | None = None, key: str | None = None) -> RecordKey:
+    """A record seeded straight into the hub's store (no FileMaker involved)."""
+    key = key or str(uuid.uuid4())
+    record = RecordKey("Sales", "Invoices", key)
+    base = {"UUID": key, "InvoiceNo": 1, "Customer": "Acme", "Notes": "hello", "Amount": 10}
+    base.update(values or {})
+    await seed_room(hub.ctx.rooms.store, record, DEMO_LAYOUT, base)
+    return record
+
+
+def bare_settings(data_dir: Path, **sections: Mapping[str, Any]) -> Settings:
+    """A hub without the emulator: anonymous editors, FileMaker pointed at nothing."""
+    server = {"secret": "s" * 32, "allow_anonymous": True, **sections.pop("server", {})}
+    filemaker = {"url": "http://127.0.0.1:9", **sections.pop("filemaker", {})}
+    return hub_settings(data_dir, demo=False, server=server, filemaker=filemaker, **sections)
+
+
+def _core_order() -> list[ModuleType]:
+    from collab.rooms import component as rooms
+    from collab.store import component as store
+    from collab.transports import ops
+
+    return [store, rooms, ops]
+
+
+@asynccontextmanager
+async def run_core_hub(settings: Settings) -> AsyncIterator[RunningHub]:
+    """The hub's own components only (store, rooms, ops) unless COLLAB_TEST_FULL_APP=1.
+
+    The other parts are being built in the same checkout; this keeps the hub's tests about
+    the hub while they land.
+    """
+    if os.environ.get("COLLAB_TEST_FULL_APP") == "1":
+        async with run_hub(settings) as running:
+            yield running
+        return
+    original = app_module.install_order
+    app_module.install_order = _core_order
+    try:
+        async with run_hub(settings) as running:
+            yield running
+    finally:
+        app_module.install_order = original
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    async with run_core_hub(bare_settings(tmp_path / "data")) as running:
+        yield running
