@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from litestar import Request, delete, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from collab.auth.http import require_principal, require_record, require_role
 from collab.auth.principal import Principal
@@ -72,7 +73,7 @@ async def _body(request: Request[Any, Any, Any]) -> ActionBody:
 
 
 @get(_BASE + "/lock", summary="Lock and approval state, and what the caller may do")
-async def lock_state(request: Request[Any, Any, Any], database: str, layout: str, key: str) -> dict[str, Any]:
+async def lock_state(request: Request[Any, Any, Any], database: FromPath[str], layout: FromPath[str], key: FromPath[str]) -> dict[str, Any]:
     record, principal = _target(request, database, layout, key)
     require_role(principal, *_ANY_ROLE)
     return _service(request).describe(record, principal)
@@ -80,7 +81,7 @@ async def lock_state(request: Request[Any, Any, Any], database: str, layout: str
 
 @post(_BASE + "/approval/{action:str}", status_code=200, summary="submit, approve, reject, withdraw or reopen")
 async def approval_action(
-    request: Request[Any, Any, Any], database: str, layout: str, key: str, action: str
+    request: Request[Any, Any, Any], database: FromPath[str], layout: FromPath[str], key: FromPath[str], action: FromPath[str]
 ) -> dict[str, Any]:
     record, principal = _target(request, database, layout, key)
     if action not in _APPROVAL_ACTIONS:
@@ -92,14 +93,14 @@ async def approval_action(
 
 
 @post(_BASE + "/lease", status_code=200, summary="Take (or renew) the edit lease")
-async def take_lease(request: Request[Any, Any, Any], database: str, layout: str, key: str) -> dict[str, Any]:
+async def take_lease(request: Request[Any, Any, Any], database: FromPath[str], layout: FromPath[str], key: FromPath[str]) -> dict[str, Any]:
     record, principal = _target(request, database, layout, key)
     body = await _body(request)
     return await _service(request).act(record, principal, "lease", comment=body.comment, expected_epoch=body.expected_epoch)
 
 
 @delete(_BASE + "/lease", status_code=200, summary="Release the edit lease")
-async def release_lease(request: Request[Any, Any, Any], database: str, layout: str, key: str) -> dict[str, Any]:
+async def release_lease(request: Request[Any, Any, Any], database: FromPath[str], layout: FromPath[str], key: FromPath[str]) -> dict[str, Any]:
     record, principal = _target(request, database, layout, key)
     body = await _body(request)
     return await _service(request).act(
@@ -108,15 +109,16 @@ async def release_lease(request: Request[Any, Any, Any], database: str, layout: 
 
 
 @get(_BASE + "/audit", summary="The record's audit trail and whether its hash chain verifies")
-async def audit_trail(request: Request[Any, Any, Any], database: str, layout: str, key: str) -> dict[str, Any]:
+async def audit_trail(request: Request[Any, Any, Any], database: FromPath[str], layout: FromPath[str], key: FromPath[str]) -> dict[str, Any]:
     record, principal = _target(request, database, layout, key)
     require_role(principal, "editor", "approver")
     return await _service(request).audit(record)
 
 
 @get("/api/approvals", summary="Records in an approval state (default: submitted), for dashboards")
-async def approvals(request: Request[Any, Any, Any], state: str = "submitted") -> dict[str, Any]:
+async def approvals(request: Request[Any, Any, Any]) -> dict[str, Any]:
     principal = require_principal(request)
+    state = request.query_params.get("state", "submitted")  # ("state" is a reserved Litestar kwarg)
     require_role(principal, *_ANY_ROLE)
     if state not in ("submitted", "approved", "rejected", "open", "all"):
         raise CollabError("state must be submitted, approved, rejected, open or all")
