@@ -1,0 +1,48 @@
+/** What the page URL says: the record, the token, the hub, the FileMaker bridge script. */
+
+export function readParams (search, location) {
+  const query = new URLSearchParams(search)
+  const token = query.get('token') || ''
+  const hub = (query.get('hub') || (location.origin !== 'null' ? location.origin : '')).replace(/\/+$/, '')
+  const fmscript = query.has('fmscript') ? query.get('fmscript') : 'collab event'
+  const result = { token, hub, fmscript, record: null, error: '' }
+  const raw = query.get('record') || ''
+  const parts = raw.split('/')
+  if (parts.length !== 3 || parts.some((part) => part === '')) {
+    result.error = raw ? 'record must be database/layout/key, got "' + raw + '"' : 'no record given (?record=database/layout/key)'
+    return result
+  }
+  let decoded
+  try {
+    decoded = parts.map((part) => decodeURIComponent(part))
+  } catch (_) {
+    result.error = 'record is not valid percent-encoding'
+    return result
+  }
+  result.record = {
+    database: decoded[0],
+    layout: decoded[1],
+    key: decoded[2],
+    path: decoded.join('/'),
+    room: decoded.map(encodeURIComponent).join('/')
+  }
+  return result
+}
+
+export function wsBase (hub) {
+  return hub.replace(/^http(s?):/, 'ws$1:')
+}
+
+/** The unverified claims of a JWT, for display only (the hub verifies). */
+export function tokenClaims (token) {
+  try {
+    const part = token.split('.')[1]
+    let normal = part.replace(/-/g, '+').replace(/_/g, '/')
+    while (normal.length % 4) normal += '='
+    const json = decodeURIComponent(Array.from(atob(normal), (c) => '%' + ('0' + c.charCodeAt(0).toString(16)).slice(-2)).join(''))
+    const claims = JSON.parse(json)
+    return claims && typeof claims === 'object' ? claims : {}
+  } catch (_) {
+    return {}
+  }
+}
