@@ -219,7 +219,12 @@ class EventLog:
 
     async def prune(self) -> int:
         cutoff = now() - self.settings.retention_days * 86_400.0
-        removed = await self.store.prune(cutoff, self.settings.retention_count)
+        keep = self.settings.retention_count
+        removed = await self.store.prune(cutoff, keep)
+        # The ring holds the newest events; drop what the store just dropped, so every
+        # transport serves the same retained log.
+        while self._ring and (self._ring[0].at < cutoff or len(self._ring) > max(0, keep)):
+            self._ring_floor = self._ring.popleft().seq
         if removed:
             log.info("event retention removed %d events", removed)
         return removed
