@@ -35,16 +35,17 @@ def bare_settings(data_dir: Path, **sections: Mapping[str, Any]) -> Settings:
 
 
 def _core_order() -> list[ModuleType]:
+    from collab.filemaker import component as filemaker
     from collab.rooms import component as rooms
     from collab.store import component as store
     from collab.transports import ops
 
-    return [store, rooms, ops]
+    return [store, filemaker, rooms, ops]
 
 
 @asynccontextmanager
 async def run_core_hub(settings: Settings) -> AsyncIterator[RunningHub]:
-    """The hub's own components only (store, rooms, ops) unless COLLAB_TEST_FULL_APP=1.
+    """The hub's own components and FileMaker (store, filemaker, rooms, ops) unless COLLAB_TEST_FULL_APP=1.
 
     The other parts are being built in the same checkout; this keeps the hub's tests about
     the hub while they land.
@@ -65,4 +66,15 @@ async def run_core_hub(settings: Settings) -> AsyncIterator[RunningHub]:
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
     async with run_core_hub(bare_settings(tmp_path / "data")) as running:
+        yield running
+
+
+#: Records of the emulator's demo database (collab/filemaker/emulator/schemas/sales.toml).
+DEMO_KEYS = [f"8D1F5E2A-000{i}-4000-8000-00000000000{i}" for i in range(1, 5)]
+
+
+@pytest.fixture
+async def demo_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    """The hub with the bundled emulator at /fmi (``collab serve --demo``)."""
+    async with run_core_hub(hub_settings(tmp_path / "data")) as running:
         yield running
