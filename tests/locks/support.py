@@ -54,3 +54,31 @@ async def fm_record(client: httpx.AsyncClient, key: str) -> dict[str, Any]:
         return data
     finally:
         await client.delete(f"/fmi/data/vLatest/databases/Sales/sessions/{fm_token}")
+
+
+async def handshake_outcome(url: str, origin: str | None = None) -> tuple[int | None, int]:
+    """Connect, send nothing, read until the hub closes: (close code, frames received).
+
+    Frames received before the close are document bytes the hub sent (sync step 1 at least),
+    so a refused handshake must show 0.
+    """
+    import websockets
+    from websockets.typing import Origin
+
+    kwargs: dict[str, Any] = {"max_size": None, "compression": None, "open_timeout": 10}
+    if origin is not None:
+        kwargs["origin"] = Origin(origin)
+    frames = 0
+    try:
+        async with websockets.connect(url, **kwargs) as ws:
+            try:
+                async with asyncio.timeout(5):
+                    async for _ in ws:
+                        frames += 1
+            except websockets.ConnectionClosed:
+                pass
+            except TimeoutError:
+                return None, frames  # never closed: the hub let it in
+            return ws.close_code, frames
+    except websockets.InvalidStatus as exc:  # refused at the HTTP upgrade
+        return exc.response.status_code, frames
