@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -103,7 +104,9 @@ _types = _TypeCache()
 
 
 @get("/api/layouts/{database:str}/{layout:str}/schema", summary="The fields of a layout, for building a form")
-async def layout_schema(request: Request[Any, Any, Any], database: str, layout: str) -> LayoutSchema:
+async def layout_schema(
+    request: Request[Any, Any, Any], database: FromPath[str], layout: FromPath[str]
+) -> LayoutSchema:
     ctx = _ctx(request)
     principal = require_principal(request)
     if not principal.may_see_layout(database, layout):

@@ -13,7 +13,7 @@ export function renderPresence (list, form, awareness) {
     const where = person.field ? ' in ' + person.field : ''
     list.appendChild(h('li', {
       class: 'person' + (person.self ? ' self' : ''),
-      dataset: { user: person.id, client: String(person.client), field: person.field || '' }
+      dataset: { user: person.id, client: String(person.client), inField: person.field || '' }
     }, [
       badge(person),
       h('span', { class: 'person-name', text: person.name + (person.self ? ' (you)' : '') }),
