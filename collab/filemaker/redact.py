@@ -22,6 +22,12 @@ _LOGGERS = (
     "httpcore.socks",
 )
 _SESSION_PATH = re.compile(r"(/sessions/)[^\s\"'?#]+")
+# httpcore logs header tuples, e.g. (b'X-FM-Data-Access-Token', b'<token>'), before any
+# client could register the new token.
+_HEADER_VALUE = re.compile(
+    r"(?i)((?:x-fm-data-access-token|authorization)['\"]?\s*[,:]\s*(?:b?['\"])?"
+    r"(?:(?:basic|bearer|fmid)\s+)?)[^'\"\s)\]]+"
+)
 _secrets: set[str] = set()
 _guard = threading.Lock()
 
@@ -39,6 +45,7 @@ def forget_secret(value: str) -> None:
 
 def scrub(text: str) -> str:
     text = _SESSION_PATH.sub(r"\1[redacted]", text)
+    text = _HEADER_VALUE.sub(r"\1[redacted]", text)
     with _guard:
         known = sorted(_secrets, key=len, reverse=True)
     for secret in known:

@@ -125,6 +125,7 @@ class DataAPISession:
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
         label: str | None = None,
+        login: bool = False,
     ) -> dict[str, Any]:
         if self._closed:
             raise FileMakerUnavailable("the Data API client is closed")
@@ -149,7 +150,7 @@ class DataAPISession:
                 f"cannot reach FileMaker Server at {self.base_url} ({label}): {reason}"
             ) from exc
         try:
-            body = self._decode(response, label)
+            body = self._decode(response, label, login=login)
         except FileMakerUnavailable:
             self._count("unavailable")
             raise
@@ -159,7 +160,7 @@ class DataAPISession:
         self._count("ok")
         return body
 
-    def _decode(self, response: httpx.Response, label: str) -> dict[str, Any]:
+    def _decode(self, response: httpx.Response, label: str, *, login: bool = False) -> dict[str, Any]:
         status = response.status_code
         try:
             body = msgspec.json.decode(response.content)
@@ -168,6 +169,8 @@ class DataAPISession:
         messages = body.get("messages") if isinstance(body, dict) else None
         first = messages[0] if isinstance(messages, list) and messages else None
         if not isinstance(body, dict) or not isinstance(first, dict):
+            if status == 401 and login:
+                raise InvalidLogin(212, "HTTP 401 without a Data API response", status)
             if status == 401:  # FileMaker Cloud answers an expired session with an HTML 401
                 raise InvalidToken(952, "HTTP 401 without a Data API response", status)
             raise FileMakerUnavailable(
@@ -220,16 +223,14 @@ class DataAPISession:
 
     async def _login_locked(self) -> str:
         self._count("login")
-        try:
-            result = await self._exchange(
-                "POST",
-                f"{self.db_path}/sessions",
-                json={},
-                headers={"Authorization": self._basic},
-                label=f"login to {self.database}",
-            )
-        except InvalidToken as exc:
-            raise InvalidLogin(212, "Invalid user account or password", exc.http_status) from None
+        result = await self._exchange(
+            "POST",
+            f"{self.db_path}/sessions",
+            json={},
+            headers={"Authorization": self._basic},
+            label=f"login to {self.database}",
+            login=True,
+        )
         token = result.get("token")
         if not isinstance(token, str) or not token:
             raise FileMakerUnavailable(

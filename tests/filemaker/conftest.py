@@ -63,8 +63,15 @@ class Target:
 
 
 def emulator_config(app: Any, port: int) -> uvicorn.Config:
+    # interface: uvicorn cannot tell that a bound async method is an ASGI 3 app
     return uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="auto"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="auto",
+        interface="asgi3",
     )
 
 

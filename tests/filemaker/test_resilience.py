@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
+from collab.filemaker.emulator import Emulator
 from collab.filemaker.errors import InvalidToken, RecordInUse
 from tests.filemaker.conftest import Target
 
@@ -46,15 +48,37 @@ async def test_restart_kills_tokens_and_the_client_recovers(emulator_target: Tar
     assert emulator.calls.count("login") == 2
 
 
-async def test_replay_happens_only_once(emulator_target: Target) -> None:
+class _KillsTokensAfterLogin(httpx.AsyncHTTPTransport):
+    """Real HTTP, but every new token dies at once: each replay meets 952 again."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__()
+        self.emulator = emulator
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/sessions"):
+            self.emulator.kill_tokens()
+        return response
+
+
+async def test_one_952_is_one_relogin_and_one_replay(emulator_target: Target) -> None:
     emulator = emulator_target.require_emulator()
     client = emulator_target.client()
     await client.login()
-    emulator.fail_next(2, "952", 401)  # the original call and its replay both fail
+    emulator.fail_next(1, "952", 401)
+    assert LAYOUT in await client.layouts()
+    assert emulator.calls.count("login") == 2
+    assert emulator.calls.count("layouts") == 2
+
+
+async def test_replay_happens_only_once(emulator_target: Target) -> None:
+    emulator = emulator_target.require_emulator()
+    client = emulator_target.client(transport=_KillsTokensAfterLogin(emulator))
     with pytest.raises(InvalidToken):
         await client.layouts()
-    assert emulator.calls.count("login") == 2  # one re-login, no loop
-    assert LAYOUT in await client.layouts()
+    assert emulator.calls.count("login") == 2  # the lazy login and one re-login, no loop
+    assert emulator.calls.count("layouts") == 2  # the call and its single replay
 
 
 async def test_record_held_open_gets_301_after_the_retries(emulator_target: Target) -> None:
@@ -91,7 +115,7 @@ async def test_lock_released_during_the_retries_succeeds(emulator_target: Target
 async def test_globals_are_set_again_after_a_relogin(emulator_target: Target) -> None:
     emulator = emulator_target.require_emulator()
     client = emulator_target.client()
-    await client.set_globals({"Invoices::gFilter": "Acme"})
+    await client.set_globals({"Invoices::gCompany": "Acme"})
     emulator.restart()
     await client.layouts()
     assert emulator.calls.count("globals") == 2
