@@ -78,6 +78,7 @@ class YClient:
         self.ws = await websockets.connect(self.url, max_size=None, compression=None, open_timeout=10)
         self.synced.clear()
         self.close_code = None
+        self.sent = self.stored = 0  # Stored.seq counts per connection
         if send_step1:
             await self.ws.send(step1_frame(self.doc.get_state()))
         self._reader = asyncio.create_task(self._read())
