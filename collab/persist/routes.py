@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.params import FromPath
 
 from collab.auth.http import require_principal, require_record
 from collab.context import HubContext
@@ -26,7 +27,7 @@ __all__ = ["refresh_record"]
     summary="FileMaker changed this record: re-read it and merge the change into the live document",
 )
 async def refresh_record(
-    request: Request[Any, Any, Any], database: str, layout: str, key: str
+    request: Request[Any, Any, Any], database: FromPath[str], layout: FromPath[str], key: FromPath[str]
 ) -> Response[dict[str, Any]]:
     ctx: HubContext = request.app.state.ctx
     record = RecordKey.from_parts(database, layout, key)

@@ -1,0 +1,50 @@
+"""Write-back end to end: a web client edits, FileMaker (the emulator) gets only what changed."""
+
+from __future__ import annotations
+
+from pycrdt import Map, Text
+
+from collab.filemaker.emulator import DEMO_RECORD_UUID
+from collab.protocol.control import Saved
+from tests.hub.ysync import YClient, sync_url
+from tests.persist.helpers import (
+    converged,
+    emulator_values,
+    events_of,
+    eventually,
+    filemaker_values,
+    record_key,
+)
+from tests.support.server import RunningHub
+
+
+async def test_edit_reaches_filemaker_with_saved_ack(hub: RunningHub) -> None:
+    record = record_key(DEMO_RECORD_UUID)
+    record_id, mod_id, before = await filemaker_values(hub, record)
+    emulator = hub.ctx.extras["emulator"]
+    async with YClient(sync_url(hub.ws_url, record, control="1")) as client:
+        await eventually(client.synced.is_set, what="sync")
+        assert client.text() == before["Notes"]
+        await client.edit(lambda d: d.get("Notes", type=Text).insert(0, "Urgent: "))
+        await client.edit(lambda d: d.get("fields", type=Map).__setitem__("Amount", 99.5))
+        await eventually(
+            lambda: emulator_values(hub, record_id)["Notes"] == "Urgent: " + before["Notes"]
+            and emulator_values(hub, record_id)["Amount"] == 99.5,
+            what="FileMaker has the edits",
+        )
+        await eventually(lambda: any(isinstance(m, Saved) for m in client.controls), what="saved ack")
+        saved = [m for m in client.controls if isinstance(m, Saved)][-1]
+        _, now_mod, after = await filemaker_values(hub, record)
+        assert int(now_mod) > int(mod_id)
+        assert set(saved.fields) <= {"Notes", "Amount"} and saved.state_vector
+    status = hub.ctx.writeback.status(record)
+    await eventually(lambda: not hub.ctx.writeback.status(record)["pending"], what="outbox drained")
+    status = hub.ctx.writeback.status(record)
+    assert status["last_saved_mod_id"] == now_mod and status["parked"] is False
+    # Nothing else was touched: the key, the read-only serial, the customer.
+    for name in ("UUID", "InvoiceNo", "Customer", "DueDate", "Status"):
+        assert after[name] == before[name]
+    assert converged(hub, record)["Notes"] == after["Notes"]
+    saved_events = await events_of(hub, record, "record.saved")
+    assert saved_events and saved_events[-1]["payload"]["mod_id"] == now_mod
+    assert emulator.calls.count("edit") >= 1
