@@ -75,10 +75,11 @@ async def handshake_outcome(url: str, origin: str | None = None) -> tuple[int | 
                 async with asyncio.timeout(5):
                     async for _ in ws:
                         frames += 1
+                        return None, frames  # the hub sent document bytes: it let the socket in
             except websockets.ConnectionClosed:
                 pass
             except TimeoutError:
-                return None, frames  # never closed: the hub let it in
+                return None, frames  # neither closed nor greeted within 5 s
             return ws.close_code, frames
     except websockets.InvalidStatus as exc:  # refused at the HTTP upgrade
         return exc.response.status_code, frames
