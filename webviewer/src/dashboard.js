@@ -6,7 +6,7 @@
 
 import { createApi, recordPath } from './api.js'
 import { $, clear, h } from './dom.js'
-import { readParams } from './params.js'
+import { readParams, tokenClaims } from './params.js'
 
 const SUMMARY_FIELDS = ['InvoiceNo', 'Customer', 'Amount', 'DueDate']
 
@@ -36,8 +36,14 @@ export function normalise (item) {
     approvals: item.approvals || [],
     required: item.approvals_required || 1,
     values: item.values || {},
+    actions: Array.isArray(item.actions) ? item.actions : null,
     raw: item
   }
+}
+
+function summaryOf (values) {
+  return SUMMARY_FIELDS.filter((name) => values[name] !== undefined && values[name] !== null && values[name] !== '')
+    .map((name) => name + ': ' + values[name]).join(' · ')
 }
 
 function itemsOf (data) {
@@ -49,6 +55,7 @@ function itemsOf (data) {
 function main () {
   const params = readParams(window.location.search, window.location)
   const api = createApi(params.hub, params.token)
+  const me = String(tokenClaims(params.token).sub || '')
   const body = $('#approvals')
   const empty = $('#empty')
   const live = $('#live')
@@ -81,6 +88,14 @@ function main () {
     refresh()
   }
 
+  /** The record's values (Customer, Amount...) from the record state API, for the summary column. */
+  async function fillSummary (item, cell) {
+    try {
+      const state = await api.get(recordPath(item))
+      cell.textContent = summaryOf((state && state.values) || {})
+    } catch (_) { /* the summary is a nicety */ }
+  }
+
   function render (items) {
     clear(body)
     empty.hidden = items.length > 0
@@ -89,21 +104,23 @@ function main () {
       const comment = h('input', { type: 'text', class: 'comment', placeholder: 'Comment', 'aria-label': 'Comment for ' + item.key })
       const link = window.location.pathname.replace(/approvals\/?$/, '') + '?record=' + encodeURIComponent(item.path) +
         '&token=' + encodeURIComponent(params.token)
-      const summary = SUMMARY_FIELDS.filter((name) => item.values[name] !== undefined && item.values[name] !== '')
-        .map((name) => name + ': ' + item.values[name]).join(' · ')
+      const summary = h('td', { class: 'summary', text: summaryOf(item.values) })
+      const may = (action) => !item.actions || item.actions.indexOf(action) !== -1
       const row = h('tr', { dataset: { record: item.path } }, [
         h('td', {}, [h('a', { href: link, text: item.key }), h('div', { class: 'sub', text: item.database + ' · ' + item.layout })]),
-        h('td', { text: summary }),
+        summary,
         h('td', { text: item.submittedBy }),
         h('td', { text: item.submittedAt ? new Date(item.submittedAt).toLocaleString() : '' }),
         h('td', { text: item.approvals.length + ' / ' + item.required }),
-        h('td', { class: 'decide' }, [
+        h('td', {}, [h('div', { class: 'decide' }, [
           comment,
-          h('button', { type: 'button', class: 'action action-approve', dataset: { action: 'approve' }, onclick: (e) => decide(item, 'approve', comment.value, e.target.closest('tr')) }, ['Approve']),
-          h('button', { type: 'button', class: 'action action-reject', dataset: { action: 'reject' }, onclick: (e) => decide(item, 'reject', comment.value, e.target.closest('tr')) }, ['Reject'])
-        ])
+          may('approve') ? h('button', { type: 'button', class: 'action action-approve', dataset: { action: 'approve' }, onclick: () => decide(item, 'approve', comment.value, row) }, ['Approve']) : null,
+          may('reject') ? h('button', { type: 'button', class: 'action action-reject', dataset: { action: 'reject' }, onclick: () => decide(item, 'reject', comment.value, row) }, ['Reject']) : null,
+          may('approve') || may('reject') ? null : h('span', { class: 'sub', text: item.raw.submitted_by && item.raw.submitted_by === me ? 'your submission' : 'no action for you' })
+        ])])
       ])
       body.appendChild(row)
+      if (!summary.textContent) fillSummary(item, summary)
     }
   }
 
