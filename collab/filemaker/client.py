@@ -205,13 +205,18 @@ class DataAPIClient:
         return _found_set(result)
 
     async def find_one_by(self, layout: str, field: str, value: str) -> Record | None:
-        """The record whose ``field`` equals ``value`` exactly (a key lookup), or None."""
-        found = await self.find(layout, [{field: exact_match(value)}], limit=2)
-        if len(found.records) > 1:
+        """The record whose ``field`` is exactly ``value`` (a key lookup), or None.
+
+        FileMaker's ``==`` ignores case for text; the answer is checked here, so only an
+        exact, case-sensitive match counts.
+        """
+        found = await self.find(layout, [{field: exact_match(value)}], limit=10)
+        exact = [r for r in found.records if str(r.field_data.get(field, "")) == value]
+        if len(exact) > 1:
             log.warning(
                 "%s/%s: more than one record has this %s; using the first", self.database, layout, field
             )
-        return found.records[0] if found.records else None
+        return exact[0] if exact else None
 
     # -- writes ------------------------------------------------------------------------------
 

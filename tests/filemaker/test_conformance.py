@@ -283,6 +283,28 @@ async def test_find_one_by_does_not_expand_wildcards(
     assert await client.find_one_by(target.layout, "Customer", f"Ac*{tag}") is None
 
 
+async def test_find_one_by_is_case_sensitive(
+    client: DataAPIClient, target: Target, scratch: list[str]
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    upper = await _new_invoice(client, target, scratch, Customer=f"ACME{tag}")
+    assert await client.find_one_by(target.layout, "Customer", f"acme{tag}") is None
+    found = await client.find_one_by(target.layout, "Customer", f"ACME{tag}")
+    assert found is not None and found.record_id == upper
+
+
+@pytest.mark.parametrize("value", ["Star*Corp", 'Say "hi"', "a@b.example", "x..y", "<none>"])
+async def test_find_one_by_with_find_operators_in_the_value(
+    client: DataAPIClient, target: Target, scratch: list[str], value: str
+) -> None:
+    if target.emulator is not None:
+        pytest.skip("the emulator does not implement FileMaker's \\ (escape next character) find operator")
+    record_id = await _new_invoice(client, target, scratch, Customer=value + uuid.uuid4().hex[:6])
+    stored = (await client.get_record(target.layout, record_id)).field_data["Customer"]
+    found = await client.find_one_by(target.layout, "Customer", stored)
+    assert found is not None and found.record_id == record_id
+
+
 async def test_find_with_bad_parameter_is_an_error(client: DataAPIClient, target: Target) -> None:
     with pytest.raises(FileMakerError):
         await client.find(target.layout, [{"NoSuchField": "x"}])
