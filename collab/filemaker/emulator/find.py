@@ -124,6 +124,9 @@ def _match(field: FieldDef, criterion: str, value: Any, today: str, dups: set[An
         return bool(have == _typed(field, target))
     if field.result in ("text", "container") or have is None:
         return _text_match(c, str(value))
+    if any(ch in c for ch in "*@#"):
+        shown = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        return bool(_wildcard(c).fullmatch(shown))
     if field.result == "timeStamp" and len(c.replace("T", " ").split()) == 1:
         return bool(str(have)[:10] == _typed(field, c)[:10])
     return bool(have == _typed(field, c))
