@@ -70,3 +70,11 @@ def test_schema_mistakes_are_reported_clearly(tmp_path: Path) -> None:
     assert "needs at least one account" in info.value.detail and "layout L uses unknown table 'Nope'" in info.value.detail
     with pytest.raises(SettingsError, match="does not exist"):
         Emulator(tmp_path / "missing.toml")
+
+
+def test_demo_record_key_is_the_first_invoice() -> None:
+    from collab.filemaker.emulator import DEMO_RECORD_UUID
+
+    emulator = Emulator()
+    assert emulator.demo_record_key() == DEMO_RECORD_UUID == "8D1F5E2A-0001-4000-8000-000000000001"
+    emulator.close()

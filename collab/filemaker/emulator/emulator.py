@@ -186,6 +186,16 @@ class Emulator:
         row = self.writer.row(database, table, record_id)
         return {"recordId": str(row.id), "modId": str(row.mod), "fieldData": dict(row.data)}
 
+    def demo_record_key(self) -> str:
+        """The ``UUID`` of the first record of the first table that has one ("" if none)."""
+        for name, database in self.schema.databases.items():
+            for tname, table in database.tables.items():
+                if table.field("UUID") is not None:
+                    rows = self.store.all(name, tname)
+                    if rows:
+                        return str(rows[0].data.get("UUID", ""))
+        return ""
+
     def record_count(self, database: str, layout: str) -> int:
         view = resolve_layout(self.schema.databases, database, layout)
         return self.store.count(database, view.table_name)
