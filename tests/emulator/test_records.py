@@ -223,3 +223,9 @@ async def test_globals_are_session_scoped(api: Api) -> None:
     assert (mine, theirs) == ("Acme Corp", "")
     r = await api.call("PATCH", "/globals", json={"globalFields": {"Invoices::Notes": "x"}})
     assert code(r) == "102"
+
+
+async def test_a_failed_write_sets_no_globals_either(api: Api) -> None:
+    r = await api.call("PATCH", "/layouts/Invoice Detail/records/1", json={"fieldData": {"gCompany": "X", "Amount": "lots"}})
+    assert code(r) == "502"
+    assert body(await api.call("GET", "/layouts/Invoice Detail/records/1"))["data"][0]["fieldData"]["gCompany"] == ""

@@ -249,10 +249,11 @@ class Emulator:
     # -- seeding ----------------------------------------------------------------------
 
     def _seed(self) -> None:
-        for name, database in self.schema.databases.items():
-            for tname, table in database.tables.items():
-                for values in table.records:
-                    data = dict(values)
-                    self.writer.auto_fill(name, tname, table, data, set(values))
-                    self.store.insert(name, tname, data)
-        self.store.set_meta("seeded", "1")
+        with self.store.transaction():
+            for name, database in self.schema.databases.items():
+                for tname, table in database.tables.items():
+                    for values in table.records:
+                        data = dict(values)
+                        self.writer.auto_fill(name, tname, table, data, set(values))
+                        self.store.insert(name, tname, data)
+            self.store.set_meta("seeded", "1")

@@ -173,7 +173,7 @@ async def layout_metadata(emu: Emulator, req: Request, p: dict[str, str]) -> Res
     lists = []
     for name in dict.fromkeys(used):
         spec = view.db.value_lists[name]
-        values = emu.writer.value_list_values(p["db"], view.table, name) or []
+        values = emu.writer.validator.value_list_values(p["db"], name) or []
         lists.append(
             {
                 "name": name,

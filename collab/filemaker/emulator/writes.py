@@ -22,7 +22,8 @@ from collab.filemaker.emulator.model import LayoutView, PortalView
 from collab.filemaker.emulator.schema import Database, FieldDef, TableDef
 from collab.filemaker.emulator.sessions import Session
 from collab.filemaker.emulator.store import Container, RecordStore, Row
-from collab.filemaker.emulator.values import Stored, parse_value, two_digit_year
+from collab.filemaker.emulator.validation import Validator
+from collab.filemaker.emulator.values import Stored, parse_value
 
 __all__ = ["Locks", "Options", "Writer"]
 
@@ -56,7 +57,7 @@ class Writer:
         self.store = store
         self.now = now
         self.locks = locks
-        self.databases = databases
+        self.validator = Validator(store, databases)
 
     def timestamp(self) -> str:
         return dt.datetime.fromtimestamp(self.now(), tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -83,40 +84,9 @@ class Writer:
         if f.type != "normal" or (f.prohibitModify and not opts.prohibit_script):
             raise FMError("201")
         stored = parse_value(f, raw, fmt)
-        if opts.entry_script:
-            return stored
-        if f.fourDigitYear and isinstance(raw, str) and fmt != 2 and two_digit_year(raw):
-            raise FMError("500")
-        self._validate(db, tname, table, f, stored, own)
+        if not opts.entry_script:
+            self.validator.check(db, tname, f, raw, stored, fmt, own)
         return stored
-
-    def _validate(self, db: str, tname: str, table: TableDef, f: FieldDef, stored: Stored, own: int | None) -> None:
-        if stored == "":
-            if f.notEmpty:
-                raise FMError("509")
-            return
-        if f.result == "number" and f.numeric and isinstance(stored, str):
-            raise FMError("502")
-        if f.maxCharacters and len(str(stored)) > f.maxCharacters:
-            raise FMError("511")
-        if f.range and isinstance(stored, int | float) and not f.range[0] <= stored <= f.range[-1]:
-            raise FMError("503")
-        if f.inValueList and f.valueList:
-            listed = self.value_list_values(db, table, f.valueList)
-            if listed is not None and str(stored) not in listed:
-                raise FMError("506")
-        if f.unique and any(r.data.get(f.name) == stored and r.id != own for r in self.store.all(db, tname)):
-            raise FMError("504")
-
-    def value_list_values(self, db: str, table: TableDef, name: str) -> list[str] | None:
-        database = self.databases.get(db)
-        spec = database.value_lists.get(name) if database else None
-        if isinstance(spec, list):
-            return spec
-        if isinstance(spec, dict) and "field" in spec:
-            to, _, fname = spec["field"].partition("::")
-            return sorted({str(r.data.get(fname, "")) for r in self.store.all(db, to)} - {""})
-        return None
 
     def auto_fill(self, db: str, tname: str, table: TableDef, data: dict[str, Any], given: set[str]) -> None:
         for f in table.fields:
@@ -141,11 +111,13 @@ class Writer:
 
     def _field_changes(
         self, view: LayoutView, session: Session | None, field_data: Any, fmt: int, opts: Options, own: int | None
-    ) -> tuple[dict[str, Stored], list[str]]:
-        """Validated new values for the layout's own fields, and the deleteRelated targets."""
+    ) -> tuple[dict[str, Stored], list[str], dict[str, Stored]]:
+        """Validated new values for the layout's own fields, the deleteRelated targets, and
+        global field values (set in the session only once the whole call succeeds)."""
         if not isinstance(field_data, dict):
             raise FMError("960", http_status=400)
         changes: dict[str, Stored] = {}
+        staged: dict[str, Stored] = {}
         delete_related: list[str] = []
         for name, raw in field_data.items():
             if name == "deleteRelated":
@@ -161,11 +133,10 @@ class Writer:
                 raise FMError("111")
             value = self._parse(view.database, view.table_name, view.table, f, raw, fmt, opts, own)
             if f.is_global:
-                if session is not None:
-                    session.globals[f"{view.table_name}::{f.name}"] = value
+                staged[f"{view.table_name}::{f.name}"] = value
                 continue
             changes[f.name] = value
-        return changes, delete_related
+        return changes, delete_related, staged
 
     def _portal_changes(
         self, view: LayoutView, parent: dict[str, Any], portal_data: Any, fmt: int, opts: Options
@@ -231,11 +202,36 @@ class Writer:
             doomed.append((portal.to, row.id))
         return doomed
 
-    # -- operations ---------------------------------------------------------------------
+    # -- operations (each in one SQLite transaction) ---------------------------------------
 
     def create(self, view: LayoutView, session: Session | None, body: dict[str, Any], fmt: int) -> Row:
+        with self.store.transaction():
+            return self._create(view, session, body, fmt)
+
+    def edit(self, view: LayoutView, session: Session | None, record_id: str, body: dict[str, Any], fmt: int) -> Row:
+        with self.store.transaction():
+            return self._edit(view, session, record_id, body, fmt)
+
+    def delete(self, view: LayoutView, record_id: str) -> None:
+        with self.store.transaction():
+            self._delete(view, record_id)
+
+    def duplicate(self, view: LayoutView, record_id: str) -> Row:
+        with self.store.transaction():
+            return self._duplicate(view, record_id)
+
+    def upload(self, view: LayoutView, record_id: str, field: str, rep: str, item: Container, mod_id: str | None) -> Row:
+        with self.store.transaction():
+            return self._upload(view, record_id, field, rep, item, mod_id)
+
+    def user_edit(self, db: str, tname: str, table: TableDef, record_id: int, values: dict[str, Any], fmt: int) -> Row:
+        """A FileMaker Pro user's commit: no layout, no validation, modId + 1 if anything changed."""
+        with self.store.transaction():
+            return self._user_edit(db, tname, table, record_id, values, fmt)
+
+    def _create(self, view: LayoutView, session: Session | None, body: dict[str, Any], fmt: int) -> Row:
         opts = Options.parse(body.get("options"))
-        changes, _ = self._field_changes(view, session, body.get("fieldData", {}), fmt, opts, None)
+        changes, _, staged = self._field_changes(view, session, body.get("fieldData", {}), fmt, opts, None)
         data: dict[str, Any] = dict(changes)
         self.auto_fill(view.database, view.table_name, view.table, data, set(changes))
         if not opts.entry_script:
@@ -245,15 +241,17 @@ class Writer:
         plan = self._portal_changes(view, data, body.get("portalData"), fmt, opts)
         row = self.store.insert(view.database, view.table_name, data)
         self._apply_portals(view, data, plan)
+        if session is not None:
+            session.globals.update(staged)
         return row
 
-    def edit(self, view: LayoutView, session: Session | None, record_id: str, body: dict[str, Any], fmt: int) -> Row:
+    def _edit(self, view: LayoutView, session: Session | None, record_id: str, body: dict[str, Any], fmt: int) -> Row:
         opts = Options.parse(body.get("options"))
         row = self.row(view.database, view.table_name, record_id)
         self.check_lock(view.database, view.table_name, row.id)
         if "modId" in body and str(body["modId"]) != str(row.mod):
             raise FMError("306")
-        changes, delete_related = self._field_changes(view, session, body.get("fieldData", {}), fmt, opts, row.id)
+        changes, delete_related, staged = self._field_changes(view, session, body.get("fieldData", {}), fmt, opts, row.id)
         plan = self._portal_changes(view, row.data, body.get("portalData"), fmt, opts)
         doomed = self._delete_related(view, row, delete_related)
         if any(row.data.get(k) != v for k, v in changes.items()):
@@ -264,21 +262,23 @@ class Writer:
         self._apply_portals(view, row.data, plan)
         for table, rid in doomed:
             self.store.delete(view.database, table, rid)
+        if session is not None:
+            session.globals.update(staged)
         return row
 
-    def delete(self, view: LayoutView, record_id: str) -> None:
+    def _delete(self, view: LayoutView, record_id: str) -> None:
         row = self.row(view.database, view.table_name, record_id)
         self.check_lock(view.database, view.table_name, row.id)
         self.store.delete(view.database, view.table_name, row.id)
 
-    def duplicate(self, view: LayoutView, record_id: str) -> Row:
+    def _duplicate(self, view: LayoutView, record_id: str) -> Row:
         source = self.row(view.database, view.table_name, record_id)
         data = dict(source.data)
         regenerate = {f.name for f in view.table.fields if f.auto in ("uuid", "serial", "created", "modified")}
         self.auto_fill(view.database, view.table_name, view.table, data, set(data) - regenerate)
         return self.store.insert(view.database, view.table_name, data)
 
-    def upload(self, view: LayoutView, record_id: str, field: str, rep: str, item: Container, mod_id: str | None) -> Row:
+    def _upload(self, view: LayoutView, record_id: str, field: str, rep: str, item: Container, mod_id: str | None) -> Row:
         row = self.row(view.database, view.table_name, record_id)
         f = view.field(field)
         if f is None:
@@ -298,8 +298,7 @@ class Writer:
         self.store.update(view.database, view.table_name, row)
         return row
 
-    def user_edit(self, db: str, tname: str, table: TableDef, record_id: int, values: dict[str, Any], fmt: int) -> Row:
-        """A FileMaker Pro user's commit: no layout, no validation, modId + 1 if anything changed."""
+    def _user_edit(self, db: str, tname: str, table: TableDef, record_id: int, values: dict[str, Any], fmt: int) -> Row:
         row = self.row(db, tname, record_id)
         changes: dict[str, Stored] = {}
         for name, raw in values.items():
