@@ -63,6 +63,14 @@ async def test_call_log_counts_logins_and_writes(api: Api, emulator: Emulator) -
     assert [c["action"] for c in logged["calls"]] == ["login"] and logged["last"] == emulator.calls.last_seq
 
 
+async def test_the_call_log_never_holds_a_token(api: Api, emulator: Emulator) -> None:
+    token = api.token or ""
+    await api.http.delete(f"/fmi/data/vLatest/databases/Sales/sessions/{token}")
+    entries = emulator.calls.entries(0)
+    assert entries[-1].action == "logout" and entries[-1].path.endswith("/sessions/<token>")
+    assert token not in (await api.http.get("/fmi/emulator/calls")).text
+
+
 async def _control(http: httpx.AsyncClient, method: str, path: str, json: Any = None) -> Any:
     r = await http.request(method, f"/fmi/emulator/{path}", json=json)
     assert r.status_code == 200, r.text

@@ -78,3 +78,14 @@ def test_demo_record_key_is_the_first_invoice() -> None:
     emulator = Emulator()
     assert emulator.demo_record_key() == DEMO_RECORD_UUID == "8D1F5E2A-0001-4000-8000-000000000001"
     emulator.close()
+
+
+def test_seed_values_must_be_iso(tmp_path: Path) -> None:
+    bad = tmp_path / "seed.toml"
+    bad.write_text(
+        '[databases.X]\naccounts = [{ name = "a", password = "b" }]\n'
+        '[databases.X.tables.T]\nfields = [{ name = "D", result = "date" }]\nrecords = [{ D = "1/2/2026" }]\n'
+        '[databases.X.layouts.T]\ntable = "T"\n'
+    )
+    with pytest.raises(SettingsError, match="seed record 1 of table T: D = '1/2/2026' is not a valid date"):
+        Emulator(bad)

@@ -118,6 +118,12 @@ async def _handle(emu: Emulator, req: Request) -> tuple[Response, str]:
         return fm_error(err), endpoint.action
 
 
+def _logged_path(path: str) -> str:
+    """The path for the call log, with a logout's token replaced: tokens never reach a log."""
+    head, sep, tail = path.partition("/sessions/")
+    return f"{head}{sep}<token>" if sep and tail else path
+
+
 async def data_call(emu: Emulator, req: Request) -> Response:
     """One /fmi/data call with the current faults applied, logged in ``emu.calls``."""
     if emu.faults.stall_seconds > 0:
@@ -127,8 +133,8 @@ async def data_call(emu: Emulator, req: Request) -> Response:
             response = Response(502, BAD_GATEWAY_HTML, "text/html")
         else:  # "refused" reached the app: only a TCP front can refuse (see front.py)
             response = Response(503, b"", "text/plain", [("connection", "close")])
-        emu.calls.add(emu.now(), req.method, req.path, "outage", response.status, "")
+        emu.calls.add(emu.now(), req.method, _logged_path(req.path), "outage", response.status, "")
         return response
     response, action = await _handle(emu, req)
-    emu.calls.add(emu.now(), req.method, req.path, action, response.status, response.code)
+    emu.calls.add(emu.now(), req.method, _logged_path(req.path), action, response.status, response.code)
     return response

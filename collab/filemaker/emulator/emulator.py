@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from collab.errors import SettingsError
 from collab.filemaker.emulator.asgi import Receive, Scope, Send, fm_error, read_request, send_response
 from collab.filemaker.emulator.codes import FMError
 from collab.filemaker.emulator.control import control_call
@@ -23,6 +24,7 @@ from collab.filemaker.emulator.schema import Database, TableDef, TreeFolder, loa
 from collab.filemaker.emulator.scripts import ScriptFn, resolve_builtin
 from collab.filemaker.emulator.sessions import Sessions
 from collab.filemaker.emulator.store import RecordStore
+from collab.filemaker.emulator.values import parse_value
 from collab.filemaker.emulator.writes import Locks, Writer
 
 if TYPE_CHECKING:
@@ -248,12 +250,27 @@ class Emulator:
 
     # -- seeding ----------------------------------------------------------------------
 
+    @staticmethod
+    def _seed_values(db: str, tname: str, table: TableDef, index: int, values: dict[str, Any]) -> dict[str, Any]:
+        """Seed values in the stored form; dates and times must be ISO in the schema file."""
+        data: dict[str, Any] = {}
+        for key, raw in values.items():
+            f = table.field(key)
+            try:
+                data[key] = parse_value(f, raw, 2) if f is not None else raw
+            except FMError:
+                raise SettingsError(
+                    f"{db}: seed record {index} of table {tname}: {key} = {raw!r} is not a valid {f.result if f else 'value'}"
+                    " (dates are YYYY-MM-DD, timestamps YYYY-MM-DD HH:MM:SS)"
+                ) from None
+        return data
+
     def _seed(self) -> None:
         with self.store.transaction():
             for name, database in self.schema.databases.items():
                 for tname, table in database.tables.items():
-                    for values in table.records:
-                        data = dict(values)
+                    for i, values in enumerate(table.records, 1):
+                        data = self._seed_values(name, tname, table, i, values)
                         self.writer.auto_fill(name, tname, table, data, set(values))
                         self.store.insert(name, tname, data)
             self.store.set_meta("seeded", "1")
