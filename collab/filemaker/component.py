@@ -8,6 +8,7 @@ On shutdown every Data API session is logged out.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import unquote
 
@@ -48,6 +49,21 @@ def mount_emulator(app: Any) -> ASGIRouteHandler:
     return emulator_mount
 
 
+class InProcessTransport(httpx.ASGITransport):
+    """The emulator called in process, but like a server: a client that gives up (timeout)
+    does not cancel the request being handled, which finishes and is logged as over HTTP."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app=app, raise_app_exceptions=False)
+        self._running: set[asyncio.Task[httpx.Response]] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        task = asyncio.create_task(super().handle_async_request(request))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+
 def install(ctx: HubContext) -> Component:
     settings = ctx.settings
     handlers: list[Any] = []
@@ -62,7 +78,7 @@ def install(ctx: HubContext) -> Component:
         # The hub's own Data API calls reach the emulator in process: over the loopback
         # they would be refused during start-up and shutdown, while uvicorn is not listening
         # (the logout on shutdown, for one). Browsers and curl still use /fmi over HTTP.
-        transport = httpx.ASGITransport(app=emulator.app, raise_app_exceptions=False)
+        transport = InProcessTransport(emulator.app)
     pool = FileMakerPool(settings.filemaker, transport=transport, metrics=ctx.metrics)
     ctx.filemaker = pool
     return Component(route_handlers=handlers, on_shutdown=[pool.aclose])

@@ -135,8 +135,8 @@ class DataAPISession:
         label = label or f"{method} {path}"
         try:
             # httpx's timeouts are per phase (and an in-process transport has none): the
-            # deadline bounds the whole exchange.
-            async with asyncio.timeout(self.timeout * 2):
+            # deadline bounds the whole exchange, so ``timeout`` means what it says.
+            async with asyncio.timeout(self.timeout):
                 response = await self._http.request(method, path, json=json, params=params, headers=sent)
         except (httpx.TimeoutException, TimeoutError) as exc:
             self._count("unavailable")
