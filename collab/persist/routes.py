@@ -14,8 +14,10 @@ from litestar.params import FromPath
 
 from collab.auth.http import require_principal, require_record
 from collab.context import HubContext
+from collab.errors import CloseCode
 from collab.filemaker.errors import DataAPIError, FileMakerError, FileMakerUnavailable, RecordMissing
 from collab.records import RecordKey
+from collab.rooms.seeding import RoomUnavailable
 from collab.transports.problems import problem
 
 __all__ = ["refresh_record"]
@@ -38,6 +40,10 @@ async def refresh_record(
         changed, mod_id = await ctx.extras["writeback_poller"].refresh(record)
     except RecordMissing:
         return problem(404, "record_missing", f"FileMaker has no record {record.room}")
+    except RoomUnavailable as exc:
+        if exc.close_code == CloseCode.NOT_FOUND:
+            return problem(404, "record_missing", f"FileMaker has no record {record.room}")
+        return problem(503, "filemaker_unreachable", exc.detail)
     except FileMakerUnavailable as exc:
         return problem(503, "filemaker_unreachable", f"FileMaker did not answer: {exc.detail}")
     except FileMakerError as exc:

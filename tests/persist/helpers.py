@@ -56,8 +56,11 @@ def emulator_values(hub: RunningHub, record_id: str) -> dict[str, Any]:
     return dict(row["fieldData"])
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 15.0, what: str = "") -> None:
-    """Retry ``check`` until it holds (the event loop keeps running), else fail naming ``what``."""
+async def eventually(
+    check: Callable[[], Awaitable[bool] | bool], timeout: float = 15.0, what: str | Callable[[], str] = ""
+) -> None:
+    """Retry ``check`` until it holds (the event loop keeps running), else fail naming ``what``
+    (a callable ``what`` is evaluated at the failure, so it can show the final state)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = check()
@@ -66,7 +69,7 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float
         if result:
             return
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for: {what or check}")
+            raise AssertionError(f"timed out waiting for: {(what() if callable(what) else what) or check}")
         await asyncio.sleep(0.02)
 
 
