@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import httpx
+import asyncio
+import time
+from pathlib import Path
 
+import httpx
+import pytest
+
+from collab.filemaker.errors import FileMakerUnavailable
 from collab.filemaker.pool import FileMakerPool
-from tests.support.server import RunningHub
+from collab.settings import Settings
+from tests.support.server import RunningHub, hub_settings, run_hub
 
 
 async def test_demo_hub_serves_the_emulator_and_the_pool_uses_it(hub: RunningHub) -> None:
@@ -31,10 +38,28 @@ async def test_demo_hub_serves_the_emulator_and_the_pool_uses_it(hub: RunningHub
     assert emulator.calls.count("login") == 1
 
 
-async def test_shutdown_logs_out(settings: object) -> None:
-    from tests.support.server import run_hub
-
-    async with run_hub(settings) as running:  # type: ignore[arg-type]
+async def test_shutdown_logs_out(settings: Settings) -> None:
+    async with run_hub(settings) as running:
         emulator = running.ctx.extras["emulator"]
         await running.ctx.filemaker.client().layouts()
     assert emulator.calls.count("logout") == 1
+
+
+async def test_demo_calls_time_out_like_over_http(tmp_path: Path) -> None:
+    """In process, a stalled call still times out, and the emulator still finishes it."""
+    settings = hub_settings(tmp_path / "data", filemaker={"timeout_seconds": 0.3})
+    async with run_hub(settings) as running:
+        emulator = running.ctx.extras["emulator"]
+        client = running.ctx.filemaker.client()
+        await client.login()
+        before = emulator.calls.count("layouts")
+        emulator.stall(0.8)
+        started = time.monotonic()
+        with pytest.raises(FileMakerUnavailable, match="did not answer"):
+            await client.layouts()
+        assert time.monotonic() - started < 0.7
+        emulator.stall(0)
+        async with asyncio.timeout(5):
+            while emulator.calls.count("layouts") == before:  # the server side ran to the end
+                await asyncio.sleep(0.02)
+        assert await client.layouts()
