@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from collab.filemaker.emulator import Emulator
 from tests.emulator.conftest import Api, body, code
 
 # (query, InvoiceNos found), against the seed data in schemas/sales.toml.
@@ -13,6 +15,9 @@ CASES: list[tuple[list[dict[str, Any]], list[int] | str]] = [
     ([{"Customer": "north"}], [1001, 1007]),
     ([{"Customer": "=Northwind"}], [1001, 1007]),
     ([{"Customer": "==Northwind"}], "401"),
+    ([{"Customer": "=Alder & Finch Architects"}], [1003, 1009]),
+    ([{"Customer": "=Alder Finch"}], [1003, 1009]),
+    ([{"Customer": "=Ald"}], "401"),
     ([{"Customer": "==Northwind Traders"}], [1001, 1007]),
     ([{"Customer": "==North*"}], [1001, 1007]),
     ([{"Customer": "Sierra*"}], [1004, 1010]),
@@ -29,6 +34,7 @@ CASES: list[tuple[list[dict[str, Any]], list[int] | str]] = [
     ([{"Amount": "500...1000"}], [1003, 1006, 1008]),
     ([{"DueDate": "1/15/2026"}], [1001]),
     ([{"DueDate": "<1/1/2026"}], [1010, 1011, 1012]),
+    ([{"DueDate": "2026-01-15"}], [1001]),
     ([{"DueDate": "2/1/2026...2/15/2026"}], [1005, 1006, 1007]),
     ([{"ApprovedAt": "12/1/2025"}], [1010]),
     ([{"ApprovedAt": ">=11/28/2025 16:05:30"}], [1010, 1011]),
@@ -109,3 +115,14 @@ async def test_global_fields_and_bad_criteria_are_errors(api: Api) -> None:
     assert code(r) == "508"
     r = await api.call("POST", "/layouts/Invoices/_find", json={"query": []})
     assert (r.status_code, code(r)) == (400, "960")
+
+
+async def test_today_operator_follows_the_emulator_clock(api: Api, emulator: Emulator) -> None:
+    await api.call("PATCH", "/layouts/Invoices/records/3", json={"fieldData": {"DueDate": "2/1/2040"}})
+    await api.call("PATCH", "/layouts/Invoices/records/4", json={"fieldData": {"DueDate": "2/2/2040"}})
+    emulator.advance_clock(dt.datetime(2040, 2, 2, 12, tzinfo=dt.UTC).timestamp() - emulator.now())
+    await api.login()  # the old token expired on the way
+    r = await api.call("POST", "/layouts/Invoices/_find", json={"query": [{"DueDate": "//"}]})
+    assert [d["fieldData"]["InvoiceNo"] for d in body(r)["data"]] == [1004]
+    r = await api.call("POST", "/layouts/Invoices/_find", json={"query": [{"DueDate": ">=//"}]})
+    assert [d["fieldData"]["InvoiceNo"] for d in body(r)["data"]] == [1004]

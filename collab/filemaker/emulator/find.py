@@ -98,6 +98,8 @@ def _match(field: FieldDef, criterion: str, value: Any, today: str, dups: set[An
     have = _comparable(field, value)
     if c == "//":
         return isinstance(value, str) and value[:10] == today
+    if field.result in ("date", "timeStamp") and "//" in c:
+        c = c.replace("//", today)  # today as a bound: >=//, //...12/31/2026
     for op in ("<=", ">=", "≤", "≥", "<", ">"):
         if c.startswith(op):
             want = _typed(field, c[len(op) :])
@@ -120,7 +122,9 @@ def _match(field: FieldDef, criterion: str, value: Any, today: str, dups: set[An
     if c.startswith("="):
         target = c[1:]
         if field.result == "text":
-            return target.lower() in [w.lower() for w in _WORD.findall(str(value))]
+            words = {w.lower() for w in _WORD.findall(str(value))}
+            wanted = [w.lower() for w in _WORD.findall(target)]
+            return bool(wanted) and all(w in words for w in wanted)
         return bool(have == _typed(field, target))
     if field.result in ("text", "container") or have is None:
         return _text_match(c, str(value))
