@@ -35,17 +35,18 @@ def bare_settings(data_dir: Path, **sections: Mapping[str, Any]) -> Settings:
 
 
 def _core_order() -> list[ModuleType]:
+    from collab.auth import component as auth
     from collab.filemaker import component as filemaker
     from collab.rooms import component as rooms
     from collab.store import component as store
     from collab.transports import ops
 
-    return [store, filemaker, rooms, ops]
+    return [store, filemaker, auth, rooms, ops]
 
 
 @asynccontextmanager
 async def run_core_hub(settings: Settings) -> AsyncIterator[RunningHub]:
-    """The hub's own components and FileMaker (store, filemaker, rooms, ops) unless COLLAB_TEST_FULL_APP=1.
+    """The hub's own components and FileMaker (store, filemaker, auth, rooms, ops) unless COLLAB_TEST_FULL_APP=1.
 
     The other parts are being built in the same checkout; this keeps the hub's tests about
     the hub while they land.
@@ -61,6 +62,12 @@ async def run_core_hub(settings: Settings) -> AsyncIterator[RunningHub]:
             yield running
     finally:
         app_module.install_order = original
+
+
+@asynccontextmanager
+async def bare_hub(tmp_path: Path, **sections: Mapping[str, Any]) -> AsyncIterator[RunningHub]:
+    async with run_core_hub(bare_settings(tmp_path / "data", **sections)) as running:
+        yield running
 
 
 @pytest.fixture
