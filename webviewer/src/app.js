@@ -76,8 +76,10 @@ async function main () {
     at: new Date().toISOString()
   }, details)
 
+  // Writable under the last access state the hub sent, also while offline (edits are kept);
+  // not before the first sync nor while rebuilding after a reset (the form is detached then).
   function applyWritable () {
-    const writable = state.canWrite && session.synced
+    const writable = state.canWrite && !!form.doc
     form.setWritable(writable)
     comments.setWritable(writable)
   }
@@ -215,7 +217,7 @@ async function main () {
     comments,
     bridge,
     setNotice: (text) => status.setNotice(text),
-    writable: () => state.canWrite && session.synced,
+    writable: () => state.canWrite && !!form.doc,
     state: () => ({
       record: record.path,
       database: record.database,

@@ -35,20 +35,29 @@ function badge (person) {
   return el
 }
 
-/** The awareness states as plain objects, ourselves first. */
+/**
+ * The people in the record, ourselves first: one entry per user (a user with two tabs, or a
+ * stale entry from before a reconnect, shows once, with the most recently updated state).
+ */
 export function presenceOf (awareness) {
-  const people = []
+  const byUser = new Map()
   awareness.getStates().forEach((state, client) => {
     if (!state || !state.user) return
-    people.push({
+    const meta = awareness.meta.get(client)
+    const person = {
       client,
       id: String(state.user.id || ''),
       name: String(state.user.name || state.user.id || 'someone'),
       color: String(state.user.color || '#777'),
       field: state.field ? String(state.field) : null,
-      self: client === awareness.clientID
-    })
+      self: client === awareness.clientID,
+      updated: meta ? meta.lastUpdated : 0
+    }
+    const key = person.id || 'client:' + client
+    const seen = byUser.get(key)
+    if (!seen || person.self || (!seen.self && person.updated > seen.updated)) byUser.set(key, person)
   })
+  const people = Array.from(byUser.values())
   people.sort((a, b) => (b.self - a.self) || a.name.localeCompare(b.name) || a.client - b.client)
   return people
 }

@@ -49,7 +49,7 @@ export class Session {
   }
 
   start () {
-    this._open(false)
+    this._open(false, null)
   }
 
   get connected () {
@@ -77,7 +77,7 @@ export class Session {
     if (!this.offline) return
     this.offline = false
     this.attempts = 0
-    this._connect()
+    this._reconnect()
   }
 
   /** Drop the local document and sync again from the hub (control `reset`, close 4205/4423). */
@@ -94,11 +94,17 @@ export class Session {
     if (awareness) awareness.destroy()
     if (doc) doc.destroy()
     this.rebuilds++
-    this._open(true)
+    this._open(true, null)
   }
 
-  _open (rebuilt) {
-    const doc = new Y.Doc()
+  /**
+   * A provider (and awareness) for `doc`, or for a fresh document when `doc` is null.
+   * @param {boolean} rebuilt the fresh document replaces one dropped on a reset
+   * @param {import('yjs').Doc|null} doc
+   */
+  _open (rebuilt, doc) {
+    const fresh = !doc
+    if (!doc) doc = new Y.Doc()
     const provider = new WebsocketProvider(this.wsBase + '/sync', this.room, doc, {
       connect: false,
       params: { token: this.token, control: '1' },
@@ -123,12 +129,14 @@ export class Session {
       if (status === 'connected') this._status('connected')
       else if (status === 'connecting') this._status(this.offline ? 'offline' : 'connecting')
     })
+    let syncedOnce = !fresh
     provider.on('sync', (synced) => {
       if (provider !== this.provider || !synced) return
       this.attempts = 0
-      const first = !provider._collabSyncedOnce
-      provider._collabSyncedOnce = true
-      if (first) this.hooks.synced(doc, rebuilt)
+      if (!syncedOnce) {
+        syncedOnce = true
+        this.hooks.synced(doc, rebuilt)
+      }
       this._status('synced')
     })
     provider.on('connection-close', (event) => this._closed(provider, event))
@@ -140,6 +148,24 @@ export class Session {
     }
     this.hooks.awareness(provider.awareness, doc)
     this._connect()
+  }
+
+  /**
+   * Reconnect with a new provider on the same document and a new client id. After a network
+   * drop the hub may still hold our old socket (it has not seen it close) and with it our old
+   * awareness id; a new id is announced at once instead of being ignored until that socket
+   * times out. The document keeps everything, including edits made offline.
+   */
+  _reconnect () {
+    clearTimeout(this.retryTimer)
+    const provider = this.provider
+    const doc = this.doc
+    if (!provider || !doc || this.offline) return
+    this.provider = null
+    provider.destroy()
+    provider.awareness.destroy()
+    doc.clientID = newClientId()
+    this._open(false, doc)
   }
 
   _connect () {
@@ -186,7 +212,7 @@ export class Session {
     const delay = base / 2 + Math.random() * (base / 2)
     clearTimeout(this.retryTimer)
     this.retryTimer = setTimeout(() => {
-      if (provider === this.provider) this._connect()
+      if (provider === this.provider) this._reconnect()
     }, delay)
   }
 
@@ -212,6 +238,14 @@ export class Session {
     }
     return CountingSocket
   }
+}
+
+/** A random 32-bit client id, as Yjs makes them. */
+function newClientId () {
+  const buffer = new Uint32Array(1)
+  if (window.crypto && window.crypto.getRandomValues) window.crypto.getRandomValues(buffer)
+  else buffer[0] = Math.floor(Math.random() * 0xffffffff)
+  return buffer[0] >>> 0
 }
 
 function isUpdateMessage (data) {
