@@ -94,3 +94,11 @@ async def test_run_script_route_with_and_without_result(api: Api, emulator: Emul
     }
     assert body(await api.call("GET", "/layouts/Invoices/script/Quiet")) == {"scriptError": "0"}
     assert code(await api.call("GET", "/layouts/Missing/script/Echo")) == "105"
+
+
+async def test_each_script_keyword_may_appear_only_once(api: Api) -> None:
+    r = await api.http.get(
+        api.url("/layouts/Invoices/records/1") + "?script=Echo&script=Stage",
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert (r.status_code, code(r)) == (400, "960")

@@ -34,6 +34,8 @@ class Request:
     headers: dict[str, str]
     body: bytes
     base_url: str
+    #: Query parameters given more than once (the Data API takes each keyword once).
+    repeated: list[str] = field(default_factory=list)
 
     @property
     def content_type(self) -> str:
@@ -110,10 +112,12 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+    pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    query = dict(pairs)
+    repeated = sorted({k for k, _ in pairs if sum(1 for other, _ in pairs if other == k) > 1})
     host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
     base = f"{scope.get('scheme', 'http')}://{host}"
-    return Request(scope.get("method", "GET"), segments, path, query, headers, b"".join(chunks), base)
+    return Request(scope.get("method", "GET"), segments, path, query, headers, b"".join(chunks), base, repeated)
 
 
 async def send_response(send: Send, response: Response) -> None:

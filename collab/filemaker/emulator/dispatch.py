@@ -110,6 +110,8 @@ async def _handle(emu: Emulator, req: Request) -> tuple[Response, str]:
     params["version"] = segs[1]
     try:
         _check_body(emu, req, endpoint.body)
+        if req.repeated:
+            raise FMError("960", f"Parameter(s) given more than once: {','.join(req.repeated)}", http_status=400)
         failure = emu.faults.take_failure()
         if failure is not None:
             raise FMError(failure[0], http_status=failure[1])
