@@ -86,7 +86,11 @@ async def record_state(request: Request[Any, Any, Any], database: FromPath[str],
     _layout(ctx, record)
     async with _rooms(ctx).open(record) as room:
         values = dict(room.values())
-        presence = [dict(item) for item in room.presence()]
+        # Only who and where: the raw awareness state (cursors, colours) is the web viewer's business.
+        presence = [
+            {"user": str(p.get("user", "")), "name": str(p.get("name", "")), "field": str(p.get("field", "") or "")}
+            for p in room.presence()
+        ]
     lock = await _part_state(ctx.locks, "describe", record, principal)
     writeback = await _part_state(ctx.writeback, "status", record)
     log = log_of(request)
@@ -100,8 +104,9 @@ async def record_state(request: Request[Any, Any, Any], database: FromPath[str],
         "state": str(lock.get("state", "open")),
         "presence": presence,
         "presence_count": len(presence),
-        "editors": ", ".join(sorted({str(p.get("name") or p.get("user") or "") for p in presence} - {""})),
+        "editors": ", ".join(sorted({p["name"] or p["user"] for p in presence} - {""})),
         "last_saved_mod_id": str(writeback.get("last_saved_mod_id", "") or ""),
+        "pending": bool(writeback.get("pending", False)),
         "writeback": writeback,
         "events_next": log.head,
         "poll_after_ms": log.poll_after_ms(EventFilter(record=record.room)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,34 @@ async def test_presence_is_coalesced_into_events(demo: RunningHub) -> None:
         events = await _events(http, demo, start, types="presence.changed")
         assert 1 <= len(events) < 4, events
         assert events[-1]["payload"]["count"] == 1 and events[-1]["payload"]["users"][0]["user"] == "bob"
+
+
+async def test_record_changed_is_throttled_not_per_keystroke(demo: RunningHub) -> None:
+    admin = {"X-API-Key": demo.settings.server.api_key}
+    throttle = demo.settings.events.changed_throttle_seconds
+    url = sync_url(demo.ws_url, RECORD, control="1", token=token(demo, "bob", records=("Sales/Invoices/*",)))
+    async with httpx.AsyncClient(base_url=demo.url, timeout=30) as http, YClient(url) as client:
+        await wait_for(client.synced.is_set, what="sync")
+        start = demo.ctx.events.head
+        began = time.monotonic()
+        typed = ""
+        for char in "typing forty characters, one at a time.":
+            typed += char
+            await client.edit(lambda doc, c=char: doc.get("Notes", type=Text).insert(0, c))
+        await wait_for(lambda: client.stored == client.sent, what="every keystroke stored")
+        elapsed = time.monotonic() - began
+        # The last summary goes out at most one throttle window after the last keystroke.
+        r = await http.get("/api/events", params={"since": start, "types": "record.changed", "wait": 5}, headers=admin)
+        events = r.json()["events"]
+        cursor = r.json()["next"]
+        while True:  # collect until one full quiet window passes without a new summary
+            r = await http.get("/api/events", params={"since": cursor, "types": "record.changed",
+                                                      "wait": throttle * 3}, headers=admin)
+            if not r.json()["events"]:
+                break
+            events += r.json()["events"]
+            cursor = r.json()["next"]
+    assert events and all(e["payload"]["fields"] == ["Notes"] and e["payload"]["users"] == ["bob"] for e in events)
+    assert len(events) <= elapsed / throttle + 2, f"{len(events)} summaries for {len(typed)} keystrokes in {elapsed:.2f}s"
+    assert len(events) < len(typed)
+    print(f"record.changed: {len(events)} summaries for {len(typed)} keystrokes in {elapsed:.2f}s")
