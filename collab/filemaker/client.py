@@ -25,7 +25,6 @@ import httpx
 import msgspec
 
 from collab.filemaker.errors import (
-    DataAPIError,
     FieldValidationError,
     NoRecordsMatch,
     RecordInUse,
@@ -40,6 +39,9 @@ from collab.filemaker.models import (
     Record,
     ScriptResult,
     ValueList,
+    convert,
+    flatten_names,
+    found_set,
 )
 from collab.filemaker.session import DataAPISession, segment
 
@@ -128,7 +130,7 @@ class DataAPIClient:
 
     async def product_info(self) -> ProductInfo:
         result = await self._session.call_open("GET", f"{self._session.root}/productInfo")
-        return _convert(result.get("productInfo", {}), ProductInfo)
+        return convert(result.get("productInfo", {}), ProductInfo)
 
     async def databases(self) -> list[str]:
         result = await self._session.call_open("GET", f"{self._session.root}/databases", basic=True)
@@ -137,27 +139,27 @@ class DataAPIClient:
     async def layouts(self) -> list[str]:
         """Layout names, folders flattened (in FileMaker's order)."""
         result = await self._session.call("GET", f"{self._db}/layouts")
-        return _flatten(result.get("layouts", []), "folderLayoutNames")
+        return flatten_names(result.get("layouts", []), "folderLayoutNames")
 
     async def scripts(self) -> list[str]:
         """Script names, folders flattened."""
         result = await self._session.call("GET", f"{self._db}/scripts")
-        return _flatten(result.get("scripts", []), "folderScriptNames")
+        return flatten_names(result.get("scripts", []), "folderScriptNames")
 
     async def layout_metadata(self, layout: str) -> LayoutMetadata:
         result = await self._session.call("GET", self._layout(layout))
         portals = result.get("portalMetaData") or {}
         return LayoutMetadata(
-            fields=_convert(result.get("fieldMetaData", []), list[FieldMeta]),
-            portals=_convert(portals, dict[str, list[FieldMeta]]),
-            value_lists=_convert(result.get("valueLists", []), list[ValueList]),
+            fields=convert(result.get("fieldMetaData", []), list[FieldMeta]),
+            portals=convert(portals, dict[str, list[FieldMeta]]),
+            value_lists=convert(result.get("valueLists", []), list[ValueList]),
         )
 
     # -- reads -------------------------------------------------------------------------------
 
     async def get_record(self, layout: str, record_id: str) -> Record:
         result = await self._session.call("GET", f"{self._layout(layout)}/records/{segment(record_id)}")
-        found = _found_set(result)
+        found = found_set(result)
         if not found.records:
             raise RecordMissing(101, "Record is missing", 200)
         return found.records[0]
@@ -177,7 +179,7 @@ class DataAPIClient:
             result = await self._session.call("GET", f"{self._layout(layout)}/records", params=params)
         except RecordMissing:
             return self._empty(layout)
-        return _found_set(result)
+        return found_set(result)
 
     async def find(
         self,
@@ -202,7 +204,7 @@ class DataAPIClient:
             result = await self._session.call("POST", f"{self._layout(layout)}/_find", json=body)
         except NoRecordsMatch:
             return self._empty(layout)
-        return _found_set(result)
+        return found_set(result)
 
     async def find_one_by(self, layout: str, field: str, value: str) -> Record | None:
         """The record whose ``field`` is exactly ``value`` (a key lookup), or None.
@@ -303,35 +305,3 @@ async def _naming_field(field_data: Mapping[str, Any], call: Awaitable[T]) -> T:
                     exc.code, exc.message, exc.http_status, field=candidates[0]
                 ) from None
         raise
-
-
-def _convert(value: Any, kind: type[T]) -> T:
-    try:
-        return msgspec.convert(value, kind, strict=False)
-    except msgspec.ValidationError as exc:
-        raise DataAPIError(f"FileMaker Server sent an unexpected response: {exc}") from None
-
-
-def _record(item: Any) -> Record:
-    if not isinstance(item, dict) or "recordId" not in item:
-        raise DataAPIError("FileMaker Server sent a record without a recordId")
-    item = {**item, "recordId": str(item["recordId"]), "modId": str(item.get("modId", ""))}
-    return _convert(item, Record)
-
-
-def _found_set(result: Mapping[str, Any]) -> FoundSet:
-    records = [_record(item) for item in result.get("data", [])]
-    info = _convert(result.get("dataInfo") or {}, DataInfo)
-    return FoundSet(records=records, data_info=info)
-
-
-def _flatten(entries: Any, children: str) -> list[str]:
-    names: list[str] = []
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        if entry.get("isFolder"):
-            names.extend(_flatten(entry.get(children, []), children))
-        elif "name" in entry:
-            names.append(str(entry["name"]))
-    return names

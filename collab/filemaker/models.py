@@ -7,9 +7,12 @@ Values in ``field_data`` are exactly what FileMaker sent (numbers as JSON number
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import msgspec
+
+from collab.filemaker.errors import DataAPIError
 
 __all__ = [
     "DataInfo",
@@ -22,7 +25,12 @@ __all__ = [
     "ScriptResult",
     "ValueList",
     "ValueListItem",
+    "convert",
+    "flatten_names",
+    "found_set",
 ]
+
+T = TypeVar("T")
 
 
 class _Wire(msgspec.Struct, rename="camel", kw_only=True, frozen=True):
@@ -134,3 +142,41 @@ class ScriptResult(msgspec.Struct, kw_only=True, frozen=True):
 
     result: str | None
     error: int = 0
+
+
+# -- reading response bodies ------------------------------------------------------------
+
+
+def convert(value: Any, kind: type[T]) -> T:
+    """``value`` (decoded JSON) as ``kind``; a shape we do not expect is a DataAPIError."""
+    try:
+        return msgspec.convert(value, kind, strict=False)
+    except msgspec.ValidationError as exc:
+        raise DataAPIError(f"FileMaker Server sent an unexpected response: {exc}") from None
+
+
+def _record(item: Any) -> Record:
+    if not isinstance(item, dict) or "recordId" not in item:
+        raise DataAPIError("FileMaker Server sent a record without a recordId")
+    item = {**item, "recordId": str(item["recordId"]), "modId": str(item.get("modId", ""))}
+    return convert(item, Record)
+
+
+def found_set(result: Mapping[str, Any]) -> FoundSet:
+    """A read's ``response`` (``data`` and ``dataInfo``) as a FoundSet."""
+    records = [_record(item) for item in result.get("data", [])]
+    info = convert(result.get("dataInfo") or {}, DataInfo)
+    return FoundSet(records=records, data_info=info)
+
+
+def flatten_names(entries: Any, children: str) -> list[str]:
+    """Layout or script names from FileMaker's folder tree, depth first."""
+    names: list[str] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("isFolder"):
+            names.extend(flatten_names(entry.get(children, []), children))
+        elif "name" in entry:
+            names.append(str(entry["name"]))
+    return names

@@ -4,6 +4,8 @@
 - 952 (expired token, server restart) triggers a *single-flight* re-login: a lock plus a
   generation counter, so however many calls fail with the same token, one login happens;
   each failed call is replayed exactly once.
+- After 212 (wrong account or password) no login is tried for 30 seconds: FileMaker counts
+  failed logins, and a hub retrying on every call could get the account locked.
 - Errors are decided on ``messages[0].code``. A body that is not a Data API envelope
   (an HTML 502 page, a proxy's 503) and every transport failure or timeout become
   ``FileMakerUnavailable``.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +27,7 @@ import httpx
 import msgspec
 
 from collab.filemaker import redact
-from collab.filemaker.errors import FileMakerUnavailable, InvalidLogin, InvalidToken, error_for
+from collab.filemaker.errors import DataAPIError, FileMakerUnavailable, InvalidLogin, InvalidToken, error_for
 
 __all__ = ["DataAPISession", "segment"]
 
@@ -32,6 +35,7 @@ log = logging.getLogger("collab.filemaker")
 redact.install()
 
 VERSIONS = ("v1", "v2", "vLatest")
+LOGIN_HOLD_OFF_SECONDS = 30.0
 
 
 def segment(value: str) -> str:
@@ -83,6 +87,9 @@ class DataAPISession:
         self._lock = asyncio.Lock()
         #: Globals are session-scoped in FileMaker: re-sent after every new login.
         self._globals: dict[str, Any] = {}
+        #: After 212 the same account is not tried again for a while (FileMaker counts failed
+        #: logins and may lock the account); calls meanwhile get the same InvalidLogin.
+        self._refused: tuple[float, InvalidLogin] | None = None
         self._closed = False
 
     @property
@@ -192,9 +199,9 @@ class DataAPISession:
         result = body.get("response")
         if not isinstance(result, dict):
             return {}
-        headers_token = response.headers.get("X-FM-Data-Access-Token")
-        if headers_token and "token" not in result:
-            result["token"] = headers_token
+        header_token = response.headers.get("X-FM-Data-Access-Token") if login else None
+        if header_token:  # some clients read only the header; both carry the same token
+            result["token"] = header_token
         return result
 
     def _count(self, outcome: str) -> None:
@@ -222,15 +229,23 @@ class DataAPISession:
         await self._current_token()
 
     async def _login_locked(self) -> str:
+        if self._refused is not None and time.monotonic() < self._refused[0]:
+            raise self._refused[1]
         self._count("login")
-        result = await self._exchange(
-            "POST",
-            f"{self.db_path}/sessions",
-            json={},
-            headers={"Authorization": self._basic},
-            label=f"login to {self.database}",
-            login=True,
-        )
+        try:
+            result = await self._exchange(
+                "POST",
+                f"{self.db_path}/sessions",
+                json={},
+                headers={"Authorization": self._basic},
+                label=f"login to {self.database}",
+                login=True,
+            )
+        except InvalidLogin as exc:
+            self._refused = (time.monotonic() + LOGIN_HOLD_OFF_SECONDS, exc)
+            log.warning("FileMaker refused the account for database %s (212)", self.database)
+            raise
+        self._refused = None
         token = result.get("token")
         if not isinstance(token, str) or not token:
             raise FileMakerUnavailable(
@@ -241,9 +256,12 @@ class DataAPISession:
         self._generation += 1
         log.info("Data API session opened for database %s", self.database)
         if self._globals:
-            await self._exchange(
-                "PATCH", f"{self.db_path}/globals", json={"globalFields": self._globals}, token=token
-            )
+            try:
+                await self._exchange(
+                    "PATCH", f"{self.db_path}/globals", json={"globalFields": self._globals}, token=token
+                )
+            except DataAPIError as exc:  # the session is still good without them
+                log.warning("could not set globals again after login to %s: %s", self.database, exc.detail)
         return token
 
     def _drop_token(self) -> None:

@@ -10,8 +10,9 @@ import asyncio
 import httpx
 import pytest
 
+from collab.filemaker.client import DataAPIClient
 from collab.filemaker.emulator import Emulator
-from collab.filemaker.errors import InvalidToken, RecordInUse
+from collab.filemaker.errors import InvalidLogin, InvalidToken, RecordInUse
 from tests.filemaker.conftest import Target
 
 LAYOUT = "Invoices"
@@ -119,3 +120,15 @@ async def test_globals_are_set_again_after_a_relogin(emulator_target: Target) ->
     emulator.restart()
     await client.layouts()
     assert emulator.calls.count("globals") == 2
+
+
+async def test_a_refused_account_is_not_retried_on_every_call(emulator_target: Target) -> None:
+    emulator = emulator_target.require_emulator()
+    client = DataAPIClient(emulator_target.url, "Sales", "admin", "not-the-password")
+    try:
+        for _ in range(3):
+            with pytest.raises(InvalidLogin):
+                await client.layouts()
+    finally:
+        await client.aclose()
+    assert emulator.calls.count("login") == 1  # FileMaker counts failed logins; we do not pile on
