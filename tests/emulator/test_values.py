@@ -101,3 +101,49 @@ async def test_numbers_in_text_fields_and_text_in_number_fields(api: Api) -> Non
     await api.call("PATCH", "/layouts/Invoices/records/1", json={"fieldData": {"Notes": 12.0, "Amount": "1500.5"}})
     fields = await _fields(api, 1)
     assert (fields["Notes"], fields["Amount"]) == ("12", 1500.5)
+
+
+async def test_calculations_prohibited_fields_and_repetitions(tmp_path: object) -> None:
+    from pathlib import Path
+
+    import httpx
+
+    from collab.filemaker.emulator import Emulator
+    from tests.support.server import free_port, run_app
+
+    schema = Path(str(tmp_path)) / "calc.toml"
+    schema.write_text(
+        '[databases.C]\naccounts = [{ name = "a", password = "b" }]\n'
+        "[databases.C.tables.T]\nfields = [\n"
+        '  { name = "Name" },\n'
+        '  { name = "Total", result = "number", type = "calculation" },\n'
+        '  { name = "Code", prohibitModify = true },\n'
+        '  { name = "Tags", maxRepeat = 3 },\n'
+        ']\nrecords = [{ Name = "one" }]\n'
+        '[databases.C.layouts.T]\ntable = "T"\n'
+    )
+    emulator = Emulator(schema)
+    port = free_port()
+    async with run_app(emulator.app, "127.0.0.1", port), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        login = await http.post("/fmi/data/vLatest/databases/C/sessions", auth=("a", "b"), json={})
+        headers = {"Authorization": f"Bearer {body(login)['token']}"}
+        url = "/fmi/data/vLatest/databases/C/layouts/T/records/1"
+
+        async def patch(field_data: dict[str, Any], **extra: Any) -> str:
+            return code(await http.patch(url, headers=headers, json={"fieldData": field_data, **extra}))
+
+        assert await patch({"Total": 5}) == "201"
+        assert await patch({"Code": "X"}) == "201"
+        assert await patch({"Code": "X"}, options={"prohibitmode": "script"}) == "0"
+        assert await patch({"Tags(1)": "a"}) == "0"
+        assert await patch({"Tags(2)": "b"}) == "111"
+        meta = body(await http.get("/fmi/data/vLatest/databases/C/layouts/T", headers=headers))["fieldMetaData"]
+        assert [(m["name"], m["type"], m["maxRepeat"]) for m in meta] == [
+            ("Name", "normal", 1),
+            ("Total", "calculation", 1),
+            ("Code", "normal", 1),
+            ("Tags", "normal", 3),
+        ]
+        fields = body(await http.get(url, headers=headers))["data"][0]["fieldData"]
+        assert fields == {"Name": "one", "Total": "", "Code": "X", "Tags": "a"}
+    emulator.close()

@@ -129,8 +129,8 @@ class Writer:
             f = view.field(plain)
             if f is None:
                 raise FMError("102")
-            if not 1 <= rep <= f.maxRepeat:
-                raise FMError("111")
+            if rep != 1:
+                raise FMError("111")  # only the first repetition is stored (docs/emulator.md)
             value = self._parse(view.database, view.table_name, view.table, f, raw, fmt, opts, own)
             if f.is_global:
                 staged[f"{view.table_name}::{f.name}"] = value
