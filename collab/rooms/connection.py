@@ -130,11 +130,13 @@ class Connection:
     def push_control(self, frame: bytes) -> None:
         if self._admit(len(frame)):
             self._ctl.append(frame)
+            self.queued_bytes += len(frame)
             self._kick()
 
     def push_sync(self, frame: bytes) -> None:
         if self._admit(len(frame)):
             self._sync.append(frame)
+            self.queued_bytes += len(frame)
             self._kick()
 
     def push_awareness(self, key: int, frame: bytes) -> None:

@@ -80,7 +80,8 @@ class YClient:
         self.close_code = None
         self.sent = self.stored = 0  # Stored.seq counts per connection
         if send_step1:
-            await self.ws.send(step1_frame(self.doc.get_state()))
+            with contextlib.suppress(websockets.ConnectionClosed):  # refused at once: read why
+                await self.ws.send(step1_frame(self.doc.get_state()))
         self._reader = asyncio.create_task(self._read())
 
     async def close(self) -> None:
