@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from collab.filemaker.client import DataAPIClient
-from collab.filemaker.errors import FileMakerError, FileMakerUnavailable
+from collab.filemaker.errors import FileMakerError, FileMakerUnavailable, ModIdMismatch
 from tests.filemaker.conftest import Target, emulator_config
 from tests.support.server import free_port, run_app
 
@@ -105,3 +105,42 @@ async def test_stall_beyond_the_timeout_is_unavailable(emulator_target: Target) 
         await client.get_records("Invoices", limit=1)
     assert time.monotonic() - started < 1.5  # the timeout fired, not the stall's end
     emulator.stall(0)
+
+
+def _answering(status: int, body: bytes) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        headers = [(b"content-type", b"application/json"), (b"x-fm-data-access-token", b"tok-123456")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, b"{}"),
+        (200, b"not json at all"),
+        (500, b'{"messages": [], "response": {}}'),
+        (500, b'{"messages": [{"code": "abc", "message": "?"}], "response": {}}'),
+        (200, b""),
+    ],
+)
+async def test_bodies_that_are_not_data_api_answers(status: int, body: bytes) -> None:
+    port = free_port()
+    app = _answering(status, body)
+    async with run_app(app, "127.0.0.1", port, emulator_config(app, port)):
+        async with _client(f"http://127.0.0.1:{port}") as client:
+            with pytest.raises(FileMakerUnavailable):
+                await client.product_info()
+
+
+async def test_the_code_decides_not_the_http_status() -> None:
+    port = free_port()
+    app = _answering(200, b'{"messages": [{"code": "306", "message": ""}], "response": {}}')
+    async with run_app(app, "127.0.0.1", port, emulator_config(app, port)):
+        async with _client(f"http://127.0.0.1:{port}") as client:
+            with pytest.raises(ModIdMismatch, match="306: Record modification ID does not match"):
+                await client.edit_record("Invoices", "1", {"Notes": "x"}, mod_id="3")
