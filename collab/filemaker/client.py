@@ -70,6 +70,14 @@ def exact_match(value: str) -> str:
 
 
 class DataAPIClient:
+    """Data API calls for one database of one FileMaker Server, on one token.
+
+    ``timeout`` bounds each whole HTTP exchange (seconds). ``retry_in_use`` is the number of
+    retries after a 301, waiting about ``retry_backoff`` * 2**n (jittered) before retry n.
+    ``on_request`` is told each exchange's outcome: ``ok``, ``error`` (a FileMaker code),
+    ``unavailable``, plus ``login`` before every login (metrics).
+    """
+
     def __init__(
         self,
         base_url: str,
