@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import inspect
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
@@ -22,7 +24,7 @@ from collab.auth.http import require_record, require_role
 from collab.auth.principal import Principal
 from collab.context import HubContext
 from collab.document import COMMENTS, apply_values, doc_fields
-from collab.errors import Conflict
+from collab.errors import CloseCode, CollabError, Conflict
 from collab.events.access import BadFilter, context_of, principal_of, record_key
 from collab.events.http import log_of
 from collab.events.model import EventFilter, iso_time, now
@@ -44,10 +46,23 @@ def _layout(ctx: HubContext, record: RecordKey) -> LayoutSettings:
     return layout
 
 
-def _rooms(ctx: HubContext) -> Any:
+@asynccontextmanager
+async def _open(ctx: HubContext, record: RecordKey) -> AsyncIterator[Any]:
+    """``ctx.rooms.open`` with its refusals turned into problems a script can test."""
     if ctx.rooms is None:
         raise Conflict("the collaboration hub is not running", code="hub_unavailable", status=503)
-    return ctx.rooms
+    entered = False
+    try:
+        async with ctx.rooms.open(record) as room:
+            entered = True
+            yield room
+    except CollabError as exc:
+        close_code = getattr(exc, "close_code", None)
+        if entered or close_code is None:
+            raise
+        if close_code == CloseCode.NOT_FOUND:
+            raise Conflict(exc.detail, code="record_missing", status=404) from None
+        raise Conflict(exc.detail, code="record_unavailable", status=503) from None
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -84,7 +99,7 @@ async def record_state(request: Request[Any, Any, Any], database: FromPath[str],
     ctx = context_of(request)
     principal, record = _target(request, database, layout, key)
     _layout(ctx, record)
-    async with _rooms(ctx).open(record) as room:
+    async with _open(ctx, record) as room:
         values = dict(room.values())
         # Only who and where: the raw awareness state (cursors, colours) is the web viewer's business.
         presence = [
@@ -145,7 +160,7 @@ async def edit_fields(request: Request[Any, Any, Any], database: FromPath[str], 
         if reason:
             raise Conflict(f"the record cannot be written now ({reason})", code=reason)
     changed: list[str] = []
-    async with _rooms(ctx).open(record) as room:
+    async with _open(ctx, record) as room:
         values = _check_fields(settings, fields, list(room.values()))
 
         def change(doc: Doc[Any]) -> None:
@@ -173,7 +188,7 @@ async def add_comment(request: Request[Any, Any, Any], database: FromPath[str], 
     if len(text) > MAX_COMMENT_CHARS:
         raise BadFilter(f"comments are at most {MAX_COMMENT_CHARS} characters")
     item = {"id": uuid.uuid4().hex, "user": principal.sub, "name": principal.display, "text": text, "at": iso_time(now())}
-    async with _rooms(ctx).open(record) as room:
+    async with _open(ctx, record) as room:
         origin = Origin(OriginKind.SERVER, ident=principal.sub, user=principal.sub)
         await room.edit(lambda doc: doc.get(COMMENTS, type=Array).append(item), origin)
         count = len(room.doc.get(COMMENTS, type=Array))

@@ -122,6 +122,8 @@ async def test_edits_are_refused_clearly(demo: RunningHub) -> None:
         assert r.status_code == 403, "scope is checked before anything is revealed about the layout"
         r = await http.get("/api/records/Sales/NoLayout/x", headers={"X-API-Key": demo.settings.server.api_key})
         assert (r.status_code, r.json()["code"]) == (404, "not_found")
+        r = await http.get("/api/records/Sales/Invoices/no-such-key", headers=alice)
+        assert (r.status_code, r.json()["code"]) == (404, "record_missing")
         # Submitted for approval: the gate refuses writes with its reason code.
         r = await http.post(PATH + "/approval/submit", headers=alice)
         assert r.status_code == 200, r.text
