@@ -219,6 +219,7 @@ class Room:
         try:
             conn.push_sync(checks.step2(self.doc, payload))
         except checks.CrdtPanic:
+            conn.close(CloseCode.POLICY, "sync step 1 crashed the CRDT engine")  # before the others' 1012
             self.registry.fail(self, "the CRDT engine panicked answering a sync step 1")
             raise ProtocolError("sync step 1 crashed the CRDT engine") from None
 
@@ -243,6 +244,7 @@ class Room:
         try:
             checks.apply(self.doc, payload)
         except checks.CrdtPanic:
+            conn.close(CloseCode.POLICY, "update crashed the CRDT engine")  # before the others' 1012
             self.registry.fail(self, "the CRDT engine panicked on an update")
             raise ProtocolError("update crashed the CRDT engine") from None
         self._acks[conn] = conn.seq

@@ -1,0 +1,166 @@
+"""Room lifecycle, observers, server edits, compaction, awareness, panics."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from pycrdt import Doc, Text
+
+from collab.errors import CloseCode
+from collab.protocol.control import AccessState, Reset
+from collab.protocol.origin import Origin, OriginKind
+from collab.rooms import checks
+from tests.hub.conftest import bare_hub, preseed
+from tests.hub.ysync import YClient, sync_url, wait_for
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.unload_gate: asyncio.Event | None = None
+
+    def room_loaded(self, room: Any) -> None:
+        self.calls.append("loaded")
+
+    def connection_joined(self, room: Any, connection: Any) -> None:
+        self.calls.append("joined")
+        room.send_control(AccessState(state="open"), to=connection.id)
+
+    def update_stored(self, room: Any, update: bytes, origin: Origin) -> None:
+        self.calls.append(f"stored:{origin.kind}")
+
+    def connection_left(self, room: Any, connection: Any) -> None:
+        self.calls.append("left")
+
+    def presence_changed(self, room: Any) -> None:
+        self.calls.append("presence")
+
+    async def room_unloading(self, room: Any) -> None:
+        self.calls.append("unloading")
+        if self.unload_gate is not None:
+            await self.unload_gate.wait()
+
+
+async def test_observers_server_edit_and_unload(tmp_path: Path) -> None:
+    async with bare_hub(tmp_path, limits={"room_grace_seconds": 0.2}) as hub:
+        recorder = Recorder()
+        hub.ctx.observers.append(recorder)
+        record = await preseed(hub)
+        client = YClient(sync_url(hub.ws_url, record, control="1"))
+        await client.connect()
+        await wait_for(client.synced.is_set)
+        assert any(isinstance(m, AccessState) for m in client.controls)
+        room = hub.ctx.rooms.loaded(record)
+        update = await room.edit(
+            lambda d: d.get("Notes", type=Text).insert(0, "server: "), Origin(OriginKind.SERVER, "script", "u")
+        )
+        assert update
+        await wait_for(lambda: client.text().startswith("server: "))
+        await client.edit(lambda d: d.get("Notes", type=Text).insert(len("server: hello"), "!"))
+        await wait_for(lambda: client.stored == client.sent)
+        assert await room.edit(lambda d: None, Origin(OriginKind.SERVER)) == b""
+        await client.set_awareness(b'{"user":{"name":"A"},"field":"Notes"}')
+        await wait_for(lambda: len(room.presence()) == 1)
+        assert room.presence()[0]["field"] == "Notes" and room.presence()[0]["user"] == "anonymous"
+        await client.close()
+        await wait_for(lambda: hub.ctx.rooms.loaded(record) is None)
+        assert recorder.calls[:2] == ["loaded", "joined"]
+        for hook in ("stored:server", "stored:client", "presence", "left", "unloading"):
+            assert hook in recorder.calls, hook
+        # Reopened from the store, with the server's edit.
+        async with YClient(sync_url(hub.ws_url, record)) as again:
+            await wait_for(again.synced.is_set)
+            assert again.text() == "server: hello!"
+
+
+async def test_reconnect_during_unload_is_safe(tmp_path: Path) -> None:
+    async with bare_hub(tmp_path, limits={"room_grace_seconds": 0.05}) as hub:
+        recorder = Recorder()
+        recorder.unload_gate = asyncio.Event()
+        hub.ctx.observers.append(recorder)
+        record = await preseed(hub)
+        async with YClient(sync_url(hub.ws_url, record, control="1")) as first:
+            await wait_for(first.synced.is_set)
+            await first.edit(lambda d: d.get("Notes", type=Text).insert(0, "kept "))
+            await wait_for(lambda: first.stored == first.sent)
+        await wait_for(lambda: "unloading" in recorder.calls)
+        second = YClient(sync_url(hub.ws_url, record))
+        await second.connect()
+        await asyncio.sleep(0)  # the open is now waiting on the unload
+        recorder.unload_gate.set()
+        await wait_for(second.synced.is_set)
+        assert second.text() == "kept hello"
+        await second.close()
+
+
+async def test_compaction_keeps_everything(tmp_path: Path) -> None:
+    async with bare_hub(tmp_path, store={"compact_after_updates": 5}) as hub:
+        record = await preseed(hub)
+        async with YClient(sync_url(hub.ws_url, record, control="1")) as client:
+            await wait_for(client.synced.is_set)
+            for i in range(23):
+                await client.edit(lambda d, i=i: d.get("Notes", type=Text).insert(0, f"{i};"))
+            await wait_for(lambda: client.stored == client.sent)
+            expected = client.text()
+        stored = await hub.ctx.rooms.store.load(record.room)
+        assert stored is not None and stored.log_count < 5 and len(stored.updates) <= 5
+        doc: Doc = Doc()
+        for u in stored.updates:
+            doc.apply_update(u)
+        assert str(doc.get("Notes", type=Text)) == expected
+
+
+async def test_reset_connection_and_plain_reset(tmp_path: Path) -> None:
+    async with bare_hub(tmp_path) as hub:
+        record = await preseed(hub)
+        opt = YClient(sync_url(hub.ws_url, record, control="1"))
+        plain = YClient(sync_url(hub.ws_url, record))
+        await opt.connect()
+        await plain.connect()
+        await wait_for(lambda: opt.synced.is_set() and plain.synced.is_set())
+        room = hub.ctx.rooms.loaded(record)
+        for conn in room.connections:
+            room.reset_connection(conn.id, "approved", "the record was approved")
+        await wait_for(lambda: any(isinstance(m, Reset) for m in opt.controls))
+        assert await plain.wait_closed() == CloseCode.RESET
+        await opt.close()
+
+
+async def test_panic_reloads_the_room_from_the_store(tmp_path: Path) -> None:
+    """A yrs panic (a BaseException named PanicException) drops the room; the next open reloads it."""
+    async with bare_hub(tmp_path) as hub:
+        record = await preseed(hub)
+        victim = YClient(sync_url(hub.ws_url, record, control="1"))
+        await victim.connect()
+        await wait_for(victim.synced.is_set)
+        await victim.edit(lambda d: d.get("Notes", type=Text).insert(0, "safe "))
+        await wait_for(lambda: victim.stored == victim.sent)
+        room = hub.ctx.rooms.loaded(record)
+
+        PanicException = type("PanicException", (BaseException,), {})
+        original = checks.guarded
+
+        def panicking(fn: Any) -> Any:
+            if getattr(panicking, "armed", False):
+                panicking.armed = False  # type: ignore[attr-defined]
+                return original(lambda: (_ for _ in ()).throw(PanicException("boom")))
+            return original(fn)
+
+        checks.guarded = panicking  # fault injection at the yrs boundary
+        try:
+            attacker = YClient(sync_url(hub.ws_url, record))
+            await attacker.connect()
+            await wait_for(attacker.synced.is_set)
+            panicking.armed = True  # type: ignore[attr-defined]
+            await attacker.edit(lambda d: d.get("Notes", type=Text).insert(0, "x"))
+            assert await attacker.wait_closed() == CloseCode.POLICY
+        finally:
+            checks.guarded = original
+        assert await victim.wait_closed() == CloseCode.RESTART
+        await wait_for(lambda: hub.ctx.rooms.loaded(record) is not room)
+        async with YClient(sync_url(hub.ws_url, record)) as fresh:
+            await wait_for(fresh.synced.is_set)
+            assert fresh.text() == "safe hello"
+        assert checks.is_panic(PanicException()) and not checks.is_panic(KeyboardInterrupt())
