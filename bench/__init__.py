@@ -1,0 +1,1 @@
+"""The benchmark: collab against the reference Yjs servers (docs/performance.md)."""

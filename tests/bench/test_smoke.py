@@ -1,0 +1,77 @@
+"""The benchmark's own smoke test: quick sizes against collab and the Node ws relay.
+
+It checks that every scenario produces numbers and that nothing is lost, so the benchmark
+cannot rot; the speed goals themselves live in the benchmark (docs/performance.md), not here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "bench"
+
+pytestmark = [
+    pytest.mark.node,
+    pytest.mark.skipif(
+        not (BENCH / "node_modules").is_dir(),
+        reason="bench/node_modules is missing: run `npm ci` in bench/ (tests/run.sh does)",
+    ),
+    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed"),
+]
+
+
+def _run(tmp_path: Path, peers: str, scenarios: str) -> dict:
+    out = tmp_path / "result.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--quick", "--peers", peers, "--scenarios", scenarios,
+         "--workdir", str(tmp_path / "work"), "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| S2 server CPU" in proc.stdout, proc.stdout
+    return json.loads(out.read_text())
+
+
+def _check_common(res: dict, *, has_doc: bool) -> None:
+    assert not res["errors"], res["errors"]
+    s1 = res["S1"]["3"]
+    assert s1["lost"] == 0 and s1["received"] == s1["expected"] > 0
+    assert s1["latency_ms"]["p99"] > 0
+    s2 = res["S2"]
+    assert s2["lost"] == 0 and s2["delivered"] > 0
+    assert s2["delivered_per_s"] > 0 and s2["server_cpu_us_per_delivery"] is not None
+    for per_room in ("1", "10"):
+        s3 = res["S3"][per_room]
+        assert s3["synced"] == s3["connections"] > 0
+        assert s3["rss_after_kb"] > 0
+    s5 = res["S5"]
+    assert s5["synced_and_converged"] == s5["clients"]
+    if has_doc:
+        s4 = res["S4"]
+        assert s4["build"]["complete"]
+        assert s4["first"]["step2_ms"] is not None and s4["first"]["synced_ms"] is not None
+
+
+def test_quick_benchmark_against_the_node_relay(tmp_path: Path) -> None:
+    result = _run(tmp_path, "ws-relay", "S1,S2,S3,S5")
+    _check_common(result["runs"][0]["peers"]["ws-relay"], has_doc=False)
+
+
+def test_quick_benchmark_against_collab(tmp_path: Path) -> None:
+    result = _run(tmp_path, "collab", "S1,S2,S3,S4,S5,S6")
+    res = result["runs"][0]["peers"]["collab"]
+    _check_common(res, has_doc=True)
+    s6 = res["S6"]
+    assert s6["lost"] == 0
+    assert s6["stored_all_ms"]["n"] > 0 and s6["unacked"] == 0
+    assert s6["filemaker"]["landed"] == s6["filemaker"]["markers"] > 0
