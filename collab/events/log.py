@@ -115,17 +115,21 @@ class EventLog:
             seq=seq, type=type, record=room, layout=layout, actor=actor, at=now(), payload=plain,
             concerns=concerns,
         )
-        try:
-            await self.store.append(event)
-        except BaseException:
-            self._finish(seq, None)
-            raise
-        if type == "approval.changed":
-            self._learn_submitter(room, plain, actor)
-        self.metrics.events.labels(type).inc()
-        self.activity.touch_record(room, layout, (actor, *concerns))
-        self._finish(seq, event)
+        # The append finishes (and the seq becomes visible or is skipped) even if the emitting
+        # task is cancelled meanwhile: a committed event must never be hidden from the ring.
+        task = asyncio.ensure_future(self.store.append(event))
+        task.add_done_callback(lambda done: self._appended(event, done))
+        await asyncio.shield(task)
         return seq
+
+    def _appended(self, event: Event, task: asyncio.Future[None]) -> None:
+        ok = not task.cancelled() and task.exception() is None
+        if ok:
+            if event.type == "approval.changed":
+                self._learn_submitter(event.record, event.payload, event.actor)
+            self.metrics.events.labels(event.type).inc()
+            self.activity.touch_record(event.record, event.layout, (event.actor, *event.concerns))
+        self._finish(event.seq, event if ok else None)
 
     def _concerns(self, room: str | None, payload: dict[str, Any], actor: str) -> tuple[str, ...]:
         users: list[str] = []

@@ -149,3 +149,47 @@ async def test_submitter_is_concerned_by_later_events(store: EventStore) -> None
         assert (await again.read(seq - 1, EventFilter(user="sam"), ALL)).events[0].seq == seq
     finally:
         await again.stop()
+
+
+class FailingOnce(MemoryEventStore):
+    """A store whose next append fails (a full disk, say)."""
+
+    fail_next = False
+
+    async def append(self, event: Event) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError("disk full")
+        await super().append(event)
+
+
+async def test_a_failed_append_is_skipped_and_later_events_still_flow() -> None:
+    store = FailingOnce()
+    log = EventLog(store, EventSettings(), Metrics())
+    await log.start()
+    try:
+        first = await log.emit("lock.changed", A, {}, actor="a")
+        store.fail_next = True
+        with pytest.raises(OSError):
+            await log.emit("lock.changed", A, {}, actor="b")
+        third = await log.emit("lock.changed", A, {}, actor="c")
+        page = await log.read(0, EventFilter(), ALL)
+        assert [e.seq for e in page.events] == [first, third] and page.next == third == log.head
+    finally:
+        await log.stop()
+
+
+async def test_a_cancelled_emitter_does_not_hide_its_event(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "events.db")
+    SqliteEventStore.register(db)
+    async with db:
+        log = EventLog(SqliteEventStore(db), EventSettings(), Metrics())
+        await log.start()
+        try:
+            emitter = asyncio.create_task(log.emit("record.saved", A, {"n": 1}, actor="x"))
+            await asyncio.sleep(0)  # let it submit its append, then cancel the caller mid-commit
+            emitter.cancel()
+            page = await log.wait(0, EventFilter(), ALL, 5)
+            assert [e.payload for e in page.events] == [{"n": 1}]
+        finally:
+            await log.stop()
