@@ -102,7 +102,7 @@ function main () {
     $('#count').textContent = String(items.length)
     for (const item of items) {
       const comment = h('input', { type: 'text', class: 'comment', placeholder: 'Comment', 'aria-label': 'Comment for ' + item.key })
-      const link = window.location.pathname.replace(/approvals\/?$/, '') + '?record=' + encodeURIComponent(item.path) +
+      const link = window.location.pathname.replace(/approvals\/?$/, '') + '?record=' + [item.database, item.layout, item.key].map(encodeURIComponent).join('/') +
         '&token=' + encodeURIComponent(params.token)
       const summary = h('td', { class: 'summary', text: summaryOf(item.values) })
       const may = (action) => !item.actions || item.actions.indexOf(action) !== -1

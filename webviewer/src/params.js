@@ -6,7 +6,10 @@ export function readParams (search, location) {
   const hub = (query.get('hub') || (location.origin !== 'null' ? location.origin : '')).replace(/\/+$/, '')
   const fmscript = query.has('fmscript') ? query.get('fmscript') : 'collab event'
   const result = { token, hub, fmscript, record: null, error: '' }
-  const raw = query.get('record') || ''
+  // Read `record` undecoded so a key part may carry %2F: split on the real slashes, then
+  // decode each part. A fully encoded value (Sales%2FInvoices%2F...) is decoded once first.
+  let raw = rawParam(search, 'record') || ''
+  if (raw.indexOf('/') === -1) raw = safeDecode(raw)
   const parts = raw.split('/')
   if (parts.length !== 3 || parts.some((part) => part === '')) {
     result.error = raw ? 'record must be database/layout/key, got "' + raw + '"' : 'no record given (?record=database/layout/key)'
@@ -14,7 +17,7 @@ export function readParams (search, location) {
   }
   let decoded
   try {
-    decoded = parts.map((part) => decodeURIComponent(part))
+    decoded = parts.map((part) => decodeURIComponent(part.replace(/\+/g, ' ')))
   } catch (_) {
     result.error = 'record is not valid percent-encoding'
     return result
@@ -27,6 +30,24 @@ export function readParams (search, location) {
     room: decoded.map(encodeURIComponent).join('/')
   }
   return result
+}
+
+function safeDecode (text) {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '))
+  } catch (_) {
+    return text
+  }
+}
+
+/** The raw (still percent-encoded) value of a query parameter, or null. */
+export function rawParam (search, name) {
+  for (const pair of String(search || '').replace(/^\?/, '').split('&')) {
+    const at = pair.indexOf('=')
+    const key = at === -1 ? pair : pair.slice(0, at)
+    if (safeDecode(key) === name) return at === -1 ? '' : pair.slice(at + 1)
+  }
+  return null
 }
 
 export function wsBase (hub) {
