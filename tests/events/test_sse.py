@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 
 from collab.records import RecordKey
-from tests.events.conftest import auth, token
+from tests.events.conftest import auth, events_settings, token
 from tests.events.support import sse_messages, subscribers, until
-from tests.support.server import RunningHub
+from tests.support.server import RunningHub, run_hub
 
 A = RecordKey("Sales", "Invoices", "A")
 B = RecordKey("Sales", "Invoices", "B")
@@ -87,3 +88,20 @@ async def test_token_in_query_and_scope(hub: RunningHub, http: httpx.AsyncClient
     r = await http.get("/api/events/stream", params={"record": B.room, "token": only_a})
     assert r.status_code == 403 and r.json()["code"] == "out_of_scope"
     assert (await http.get("/api/events/stream")).status_code == 401
+
+
+async def test_a_consumer_far_behind_reads_from_the_store(tmp_path: Path) -> None:
+    """The in-memory backlog is bounded (8 here); a consumer behind it loses nothing."""
+    async with run_hub(events_settings(tmp_path / "data", max_subscriber_backlog=8)) as hub:
+        emitted = [await hub.ctx.events.emit("record.saved", A, {"i": i}, actor="w") for i in range(50)]
+        received: list[int] = []
+        async with httpx.AsyncClient(base_url=hub.url, timeout=30) as http:
+            async with http.stream("GET", "/api/events/stream", params={"since": 0}, headers=auth(token(hub))) as r:
+                async for message in sse_messages(r):
+                    if "id" in message:
+                        received.append(int(message["id"]))
+                    if received and received[-1] == emitted[-1]:
+                        break
+            page = (await http.get("/api/events", params={"since": 0, "limit": 20}, headers=auth(token(hub)))).json()
+    assert received == emitted
+    assert page["count"] == 8 and page["more"] is True and page["poll_after_ms"] == 0
