@@ -184,3 +184,22 @@ async def test_record_changed_is_throttled_not_per_keystroke(demo: RunningHub) -
     if elapsed > 2 * throttle:
         assert len(events) >= 2, "summaries also go out while typing continues, not only at the end"
     print(f"record.changed: {len(events)} summaries for {len(typed)} keystrokes in {elapsed:.2f}s")
+
+
+async def test_a_comment_typed_in_a_web_viewer_becomes_an_event(demo: RunningHub) -> None:
+    admin = {"X-API-Key": demo.settings.server.api_key}
+    url = sync_url(demo.ws_url, RECORD, token=token(demo, "bob", records=("Sales/Invoices/*",)))
+    async with httpx.AsyncClient(base_url=demo.url, timeout=30) as http, YClient(url) as client:
+        await wait_for(client.synced.is_set, what="sync")
+        start = demo.ctx.events.head
+        item = {"id": "c-1", "user": "bob", "name": "Bob", "text": "Looks right", "at": "2026-12-04T10:00:00Z"}
+        await client.edit(lambda doc: doc.get("comments", type=Array).append(item))
+        r = await http.get("/api/events", params={"since": start, "wait": 5, "types": "comment.added"}, headers=admin)
+        events = r.json()["events"]
+        # Another edit must not announce the same comment again.
+        await client.edit(lambda doc: doc.get("Notes", type=Text).insert(0, "x"))
+        r = await http.get("/api/events", params={"since": r.json()["next"], "wait": 0.5, "types": "comment.added"},
+                           headers=admin)
+    assert [e["payload"]["id"] for e in events] == ["c-1"]
+    assert events[0]["payload"]["text"] == "Looks right" and events[0]["actor"] == "bob"
+    assert r.json()["events"] == []
