@@ -82,6 +82,6 @@ DEMO_KEYS = [f"8D1F5E2A-000{i}-4000-8000-00000000000{i}" for i in range(1, 5)]
 
 @pytest.fixture
 async def demo_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    """The hub with the bundled emulator at /fmi (``collab serve --demo``)."""
-    async with run_core_hub(hub_settings(tmp_path / "data")) as running:
+    """The hub with the bundled emulator at /fmi (``collab serve --demo``), anonymous editors allowed."""
+    async with run_core_hub(hub_settings(tmp_path / "data", server={"allow_anonymous": True})) as running:
         yield running
