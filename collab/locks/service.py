@@ -10,7 +10,6 @@ fields (through the document, so the write-back path carries it) and emit an eve
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -20,10 +19,10 @@ from typing import Any
 from collab.auth.principal import Principal
 from collab.context import HubContext
 from collab.document import apply_values
-from collab.errors import AccessDenied, Conflict
 from collab.locks import machine
 from collab.locks.audit import verify_chain
 from collab.locks.describe import access_state, describe_state, entry_json
+from collab.locks.leases import LeaseKeeper
 from collab.locks.machine import Action, Request, Transition
 from collab.locks.state import LockState, values_hash
 from collab.locks.store import LockStore
@@ -48,21 +47,15 @@ class LockService:
         self.clock = clock
         self._cache: dict[RecordKey, LockState] = {}
         self._serial: dict[RecordKey, tuple[asyncio.Lock, int]] = {}
-        self._releases: dict[RecordKey, asyncio.Task[None]] = {}
-        self._renewer: asyncio.Task[None] | None = None
+        self.leases = LeaseKeeper(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._renewer = asyncio.create_task(self._renew_loop(), name="collab-lease-renewer")
+        self.leases.start()
 
     async def stop(self) -> None:
-        tasks = [task for task in (self._renewer, *self._releases.values()) if task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._renewer = None
-        self._releases.clear()
+        await self.leases.stop()
 
     # -- the gate (sync, no I/O on the hot path) --------------------------------------------
 
@@ -74,6 +67,11 @@ class LockService:
                 self._cache.clear()
             self._cache[record] = state
         return state
+
+    def remember(self, record: RecordKey, state: LockState) -> None:
+        """The state just committed for ``record`` (the gate answers from it at once)."""
+        self._cache[record] = state
+        self.leases.changed(record)
 
     def write_denied(self, record: RecordKey, principal: Principal) -> str | None:
         if not principal.may_open(record):
@@ -153,7 +151,7 @@ class LockService:
             record=record.room,
         )
         result = await self.store.apply(record, lambda state: machine.decide(state, request))
-        self._cache[record] = result.state
+        self.remember(record, result.state)
         if result.entry is not None:
             await self._after(record, room, layout, result, principal)
         return result
@@ -164,7 +162,7 @@ class LockService:
         entry, state = result.entry, result.state
         assert entry is not None
         if room is not None:
-            self._broadcast(room, state)
+            self.broadcast(room, state)
             if layout is not None and entry.action in ("submit", "approve", "reject", "withdraw", "reopen"):
                 await self._write_status(room, layout, state, actor)
         kind = "lock.changed" if entry.action in ("lease", "release", "expire") else "approval.changed"
@@ -196,7 +194,8 @@ class LockService:
             # The transition is committed and audited; the status fields catch up on the next one.
             log.exception("could not write the approval state of %s into its status fields", room.record.room)
 
-    def _broadcast(self, room: Any, state: LockState) -> None:
+    def broadcast(self, room: Any, state: LockState) -> None:
+        """AccessState, as each opt-in connection of ``room`` sees ``state``."""
         now, required = self.clock(), self._required(room.record)
         for conn in list(room.connections):
             if conn.control:
@@ -208,75 +207,17 @@ class LockService:
         self._cache[room.record] = await self.store.get(room.record)
 
     def room_unloading(self, room: Any) -> None:
-        if room.record not in self._releases:
+        if not self.leases.pending(room.record):
             self._cache.pop(room.record, None)
 
     def connection_joined(self, room: Any, conn: Any) -> None:
         state = self.state_of(room.record)
         if conn.control:
             room.send_control(access_state(state, conn.principal, self.clock(), self._required(room.record)), to=conn.id)
-        if state.holder(self.clock()) == conn.principal.sub:
-            pending = self._releases.pop(room.record, None)
-            if pending is not None:
-                pending.cancel()
+        self.leases.joined(room, conn)
 
     def connection_left(self, room: Any, conn: Any) -> None:
-        record = room.record
-        holder = self.state_of(record).holder(self.clock())
-        if not holder or holder != conn.principal.sub or record in self._releases:
-            return
-        if any(c.principal.sub == holder and c.id != conn.id for c in room.connections):
-            return
-        self._releases[record] = asyncio.create_task(self._release_later(record, holder))
-
-    async def _release_later(self, record: RecordKey, holder: str) -> None:
-        try:
-            await asyncio.sleep(self.ctx.settings.locks.lease_grace_seconds)
-            room = self.ctx.rooms.loaded(record) if self.ctx.rooms is not None else None
-            if room is not None and any(c.principal.sub == holder for c in room.connections):
-                return
-            if self.state_of(record).holder(self.clock()) != holder:
-                return
-            self._releases.pop(record, None)
-            await self.act(record, HUB, "expire", comment=f"{holder} disconnected")
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("could not release the lease on %s", record.room)
-        finally:
-            if self._releases.get(record) is asyncio.current_task():
-                del self._releases[record]
-
-    async def _renew_loop(self) -> None:
-        interval = max(0.2, self.ctx.settings.locks.lease_ttl_seconds / 3)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.renew_connected()
-            except Exception:
-                log.exception("lease renewal failed")
-
-    async def renew_connected(self) -> int:
-        """Renew every lease whose holder has a connection in the loaded room; return how many."""
-        if self.ctx.rooms is None:
-            return 0
-        renewed = 0
-        for room in list(self.ctx.rooms.all_loaded()):
-            holder = self.state_of(room.record).holder(self.clock())
-            conn = next((c for c in room.connections if holder and c.principal.sub == holder), None)
-            if conn is None:
-                continue
-            request = Request(
-                action="renew", principal=conn.principal, now=self.clock(),
-                lease_ttl=self.ctx.settings.locks.lease_ttl_seconds, record=room.record.room,
-            )
-            try:
-                result = await self.store.apply(room.record, functools.partial(_decide, request))
-            except (AccessDenied, Conflict):  # the lease passed on meanwhile: nothing to renew
-                continue
-            self._cache[room.record] = result.state
-            renewed += 1
-        return renewed
+        self.leases.left(room, conn)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -289,10 +230,6 @@ class LockService:
     def _required(self, record: RecordKey) -> int:
         layout = self.ctx.settings.layout(record.database, record.layout)
         return layout.approvals_required if layout else 1
-
-
-def _decide(request: Request, state: LockState) -> Transition:
-    return machine.decide(state, request)
 
 
 def _status_names(layout: LayoutSettings | None) -> tuple[str, ...]:

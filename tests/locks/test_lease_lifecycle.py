@@ -65,3 +65,24 @@ async def test_lease_follows_the_holders_connection(tmp_path: Path) -> None:
 
 async def _after(service: object, moment: float) -> bool:
     return float(service.clock()) >= moment  # type: ignore[attr-defined]
+
+
+async def test_a_lapsed_lease_tells_connections_they_may_write_again(tmp_path: Path) -> None:
+    settings = hub_settings(tmp_path / "data", locks={"lease_ttl_seconds": 0.9, "lease_grace_seconds": 0.3})
+    eve_tok = token(settings, "eve", "editor")
+    script = {"X-API-Key": settings.server.api_key}
+    async with run_hub(settings) as hub, httpx.AsyncClient(base_url=hub.url, timeout=20) as http:
+        eve = YClient(sync_url(hub.ws_url, RECORD, token=eve_tok, control="1"))
+        await eve.connect()
+        await eve.synced.wait()
+        # A script takes the lease over HTTP and never renews it.
+        assert (await http.post(f"{URL}/lease", headers=script)).status_code == 200
+        await wait_for(lambda: _last_access(eve) is not None and _last_access(eve).reason == "leased")  # type: ignore[union-attr]
+        await wait_for(lambda: _last_access(eve) is not None and _last_access(eve).can_write, timeout=5)  # type: ignore[union-attr]
+        assert (await http.get(f"{URL}/lock", headers=bearer(eve_tok))).json()["lease"] is False
+        await eve.close()
+
+
+def _last_access(client: YClient) -> AccessState | None:
+    states = [m for m in client.controls if isinstance(m, AccessState)]
+    return states[-1] if states else None
