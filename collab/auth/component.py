@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from collab.auth.authenticator import TokenAuthenticator
+from collab.auth.expiry import ExpiryWatcher
 from collab.auth.routes import mint_tokens, webviewer_url
 from collab.auth.tokens import mint_token
 from collab.context import Component, HubContext
@@ -32,7 +33,8 @@ def install(ctx: HubContext) -> Component:
     ctx.auth = TokenAuthenticator(ctx.settings)
     if ctx.settings.server.demo and ctx.settings.server.secret:
         ctx.extras.setdefault("banner", []).extend(_demo_banner(ctx))
-    return Component(route_handlers=[mint_tokens])
+    expiry = ExpiryWatcher(ctx)
+    return Component(route_handlers=[mint_tokens], on_startup=[expiry.start], on_shutdown=[expiry.stop])
 
 
 def _demo_banner(ctx: HubContext) -> list[tuple[str, str]]:
