@@ -46,6 +46,11 @@ async def test_submit_approve_reaches_filemaker_and_survives_restart(tmp_path: P
         assert audit["entries"][0]["values_hash"] == audit["entries"][1]["values_hash"]  # nothing changed meanwhile
         assert audit["entries"][1]["role"] == "approver" and audit["entries"][1]["prev"] == audit["entries"][0]["hash"]
 
+        events = (await client.get("/api/events?since=0&types=approval.changed", headers=ann)).json()["events"]
+        mine = [e for e in events if e["key"] == KEYS[0]]
+        assert [e["payload"]["state"] for e in mine] == ["submitted", "approved"]
+        assert [e["actor"] for e in mine] == ["ed", "ann"]
+
     async with run_hub(settings) as hub, httpx.AsyncClient(base_url=hub.url, timeout=20) as client:
         again = (await client.get(f"{url}/lock", headers=ed)).json()
         assert again["state"] == "approved" and again["epoch"] == 2 and again["approvals"] == ["ann"]
