@@ -12,6 +12,7 @@ from litestar.openapi.config import OpenAPIConfig
 
 from collab import __version__
 from collab.context import Component, HubContext
+from collab.logs import install_redaction
 from collab.metrics import Metrics
 from collab.settings import Settings
 from collab.transports.problems import exception_handlers
@@ -38,6 +39,7 @@ def install_order() -> list[ModuleType]:
 
 def create_app(settings: Settings, *, ctx: HubContext | None = None) -> Litestar:
     ctx = ctx or HubContext(settings=settings, metrics=Metrics())
+    install_redaction()
     components: list[Component] = [module.install(ctx) for module in install_order()]
 
     @asynccontextmanager

@@ -108,5 +108,8 @@ class HubContext:
     locks: Any = None
     #: Objects implementing ``collab.rooms.hooks.RoomObserver``; the hub calls each in order.
     observers: list[Any] = field(default_factory=list)
+    #: Called when the server starts shutting down, before it waits for open connections to
+    #: finish: end streams, close sockets with 1012. The lifespan shutdown hooks run after.
+    on_drain: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     #: Free-form extras a component wants to expose to later ones (documented where set).
     extras: dict[str, Any] = field(default_factory=dict)

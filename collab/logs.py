@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["RedactTokens", "configure_logging", "redact"]
+__all__ = ["RedactTokens", "configure_logging", "install_redaction", "redact"]
 
 _PATTERNS = [
     re.compile(r"(?i)((?:^|[?&\s])(?:token|access_token|api_key|password)=)[^&\s\"']+"),
@@ -36,6 +36,17 @@ class RedactTokens(logging.Filter):
         return True
 
 
+_REDACTED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "litestar", "collab")
+
+
+def install_redaction() -> None:
+    """Put the filter on the loggers that see URLs, whoever configured the handlers."""
+    for name in _REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
 def configure_logging(level: str = "info") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
@@ -50,4 +61,4 @@ def configure_logging(level: str = "info") -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
-        logger.addFilter(RedactTokens())
+    install_redaction()

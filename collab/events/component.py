@@ -28,6 +28,7 @@ def install(ctx: HubContext) -> Component:
     ctx.events = events
     observer = EventObserver(events, ctx.settings.events)
     ctx.observers.append(observer)
+    ctx.on_drain.append(events.drain)
     return Component(
         route_handlers=[long_poll, sse_stream, events_socket, record_state, edit_fields, add_comment],
         on_startup=[events.start],

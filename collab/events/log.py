@@ -68,6 +68,8 @@ class EventLog:
         self._submitters: dict[str, str] = {}
         self._prune_task: asyncio.Task[None] | None = None
         self._started = False
+        #: Set when the server begins shutting down: streams and long polls end, emits still work.
+        self._draining = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -89,9 +91,15 @@ class EventLog:
         self._started = False
         self._wake()  # release waiting long polls so the server can stop
 
+    async def drain(self) -> None:
+        """End open streams and long polls so the server can close; keep accepting events."""
+        self._draining = True
+        self._wake()
+
     @property
     def running(self) -> bool:
-        return self._started
+        """True while consumers should keep waiting (started and not draining)."""
+        return self._started and not self._draining
 
     @property
     def head(self) -> int:
@@ -210,7 +218,7 @@ class EventLog:
                 return page
             cursor = page.next
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self._started:
+            if remaining <= 0 or not self.running:
                 return page
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(remaining):

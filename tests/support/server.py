@@ -14,7 +14,7 @@ import uvicorn
 from collab.app import create_app
 from collab.context import HubContext
 from collab.metrics import Metrics
-from collab.server import demo_overrides, uvicorn_config
+from collab.server import HubServer, demo_overrides, uvicorn_config
 from collab.settings import Settings, load_settings
 
 __all__ = ["RunningHub", "free_port", "hub_settings", "run_app", "run_hub"]
@@ -58,10 +58,12 @@ class RunningHub:
 
 
 @asynccontextmanager
-async def run_app(app: Any, host: str, port: int, config: uvicorn.Config | None = None) -> AsyncIterator[uvicorn.Server]:
+async def run_app(
+    app: Any, host: str, port: int, config: uvicorn.Config | None = None, server: uvicorn.Server | None = None
+) -> AsyncIterator[uvicorn.Server]:
     """Serve any ASGI app on host:port until the block ends."""
     config = config or uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
+    server = server or uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     try:
@@ -83,5 +85,6 @@ async def run_hub(settings: Settings) -> AsyncIterator[RunningHub]:
     ctx = HubContext(settings=settings, metrics=Metrics())
     app = create_app(settings, ctx=ctx)
     config = uvicorn_config(app, settings)
-    async with run_app(app, settings.server.host, settings.server.port, config) as server:
+    hub_server = HubServer(config, ctx)
+    async with run_app(app, settings.server.host, settings.server.port, config, hub_server) as server:
         yield RunningHub(settings, ctx, server)
