@@ -16,7 +16,7 @@ from litestar.params import FromPath
 
 from collab.auth.http import require_principal, require_record, require_role
 from collab.auth.principal import Principal
-from collab.errors import CollabError
+from collab.errors import AccessDenied, CloseCode, CollabError, Conflict
 from collab.locks.machine import Action
 from collab.locks.service import LockService
 from collab.records import RecordKey
@@ -56,6 +56,24 @@ def _target(request: Request[Any, Any, Any], database: str, layout: str, key: st
     return record, principal
 
 
+async def _act(
+    request: Request[Any, Any, Any], record: RecordKey, principal: Principal, action: Action, body: ActionBody
+) -> dict[str, Any]:
+    try:
+        return await _service(request).act(
+            record, principal, action, comment=body.comment, expected_epoch=body.expected_epoch
+        )
+    except (AccessDenied, Conflict):
+        raise
+    except CollabError as exc:
+        # The record's room could not be opened (the hub's RoomUnavailable carries a close code).
+        if getattr(exc, "close_code", None) == CloseCode.NOT_FOUND:
+            raise NotFoundException(exc.detail) from None
+        if getattr(exc, "close_code", None) is not None:
+            raise Conflict(exc.detail, code="record_unavailable", status=503) from None
+        raise
+
+
 async def _body(request: Request[Any, Any, Any]) -> ActionBody:
     raw = await request.body()
     query = request.query_params
@@ -86,26 +104,19 @@ async def approval_action(
     record, principal = _target(request, database, layout, key)
     if action not in _APPROVAL_ACTIONS:
         raise NotFoundException(f"no approval action {action!r}: use {', '.join(_APPROVAL_ACTIONS)}")
-    body = await _body(request)
-    return await _service(request).act(
-        record, principal, _APPROVAL_ACTIONS[action], comment=body.comment, expected_epoch=body.expected_epoch
-    )
+    return await _act(request, record, principal, _APPROVAL_ACTIONS[action], await _body(request))
 
 
 @post(_BASE + "/lease", status_code=200, summary="Take (or renew) the edit lease")
 async def take_lease(request: Request[Any, Any, Any], database: FromPath[str], layout: FromPath[str], key: FromPath[str]) -> dict[str, Any]:
     record, principal = _target(request, database, layout, key)
-    body = await _body(request)
-    return await _service(request).act(record, principal, "lease", comment=body.comment, expected_epoch=body.expected_epoch)
+    return await _act(request, record, principal, "lease", await _body(request))
 
 
 @delete(_BASE + "/lease", status_code=200, summary="Release the edit lease")
 async def release_lease(request: Request[Any, Any, Any], database: FromPath[str], layout: FromPath[str], key: FromPath[str]) -> dict[str, Any]:
     record, principal = _target(request, database, layout, key)
-    body = await _body(request)
-    return await _service(request).act(
-        record, principal, "release", comment=body.comment, expected_epoch=body.expected_epoch
-    )
+    return await _act(request, record, principal, "release", await _body(request))
 
 
 @get(_BASE + "/audit", summary="The record's audit trail and whether its hash chain verifies")

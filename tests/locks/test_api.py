@@ -97,3 +97,6 @@ async def test_unknown_layout_and_action(tmp_path: Path) -> None:
         assert bogus.status_code == 404
         bad = await client.post(f"{BASE}/{KEYS[2]}/approval/submit", headers=admin, content=b"{oops")
         assert bad.status_code == 400
+        nowhere = await client.post(f"{BASE}/NO-SUCH-INVOICE/lease", headers=admin)
+        assert nowhere.status_code == 404, nowhere.text
+        assert (await client.get(f"{BASE}/NO-SUCH-INVOICE/lock", headers=admin)).json()["state"] == "open"
