@@ -177,6 +177,7 @@ class PeerRun:
         self.opts = opts
         self.sizes = SIZES[opts.size]
         self.data_dir = opts.workdir / f"run{index}-{peer.name}"
+        shutil.rmtree(self.data_dir, ignore_errors=True)  # records are created for a fresh emulator
         self.secret = secrets.token_urlsafe(32)
         self.token = collab_prep.mint(self.secret) if peer.name == "collab" else ""
         self.record_ids: dict[str, str] = {}
@@ -228,6 +229,8 @@ class PeerRun:
             "params": params,
             "serverPid": self.server.pid,
             "sizes": sizes,
+            # collab's `stored` seq counts the sync step 2 and update frames a socket sent.
+            "countStep2": True,
             **extra,
         }
 

@@ -428,7 +428,11 @@ async function s4Build (cfg) {
   const ws = await rawOpen(cfg, room)
   sockets.push(ws)
   if (cfg.kind === 'hocuspocus') ws.send(authFrame(cfg, room))
-  // Answer the server's step 1 with an empty step 2, like a fresh client would.
+  // Sync like a fresh client: our step 1 first, then answer the server's step 1.
+  ws.send(frame(cfg.kind, room, (enc) => {
+    encoding.writeVarUint(enc, 0); encoding.writeVarUint(enc, 0)
+    encoding.writeVarUint8Array(enc, Y.encodeStateVector(new Y.Doc()))
+  }))
   ws.on('message', (data) => {
     const f = decodeFrame(cfg.kind, data)
     if (f.type === 0 && f.sub === 0) {
