@@ -110,6 +110,8 @@ export class Session {
       params: { token: this.token, control: '1' },
       disableBc: true,
       maxBackoffTime: this.backoff.maxMs,
+      // A periodic sync step 1: should an update ever go missing, the hub's answer repairs it.
+      resyncInterval: 20000,
       WebSocketPolyfill: this._socketClass,
       // Reconnects are scheduled by us (with jitter); see _closed.
       shouldReconnect: () => true

@@ -1,0 +1,57 @@
+"""The status line and the side panels: waiting for FileMaker, field errors, leases, comments."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.server import RunningHub
+from tests.webviewer.conftest import Opener
+from tests.webviewer.helpers import eventually, filemaker_values
+
+pytestmark = pytest.mark.browser
+
+
+async def test_waiting_for_filemaker_and_field_errors(hub: RunningHub, opener: Opener) -> None:
+    emulator = hub.ctx.extras["emulator"]
+    erin = await opener.page("erin", "Erin Editor", ["editor"])
+
+    # A FileMaker Pro user holds the record open: writes get 301 and the page says it waits.
+    emulator.lock_record("Sales", "Invoices", 1)
+    await erin.field("Customer").fill("Waiting Customer")
+    await erin.page.wait_for_selector('#wait-status[data-reason="record_in_use"]:not([hidden])')
+    emulator.unlock_record("Sales", "Invoices", 1)
+    await erin.page.wait_for_selector("#wait-status", state="hidden", timeout=30_000)
+    await erin.page.wait_for_selector("#save-status:not([hidden])")
+    await eventually(lambda: filemaker_values(hub).get("Customer") == "Waiting Customer", what="FileMaker's Customer")
+
+    # FileMaker's validation refuses a value: the error shows next to the field, the value stays.
+    await erin.field("Amount").fill("12 apples")
+    error = erin.page.locator('[data-error-for="Amount"]')
+    await error.wait_for(state="visible", timeout=30_000)
+    assert await error.inner_text()
+    assert await erin.value("Amount") == "12 apples"
+    await erin.field("Amount").fill("12")
+    await error.wait_for(state="hidden")
+
+
+async def test_lease_and_comments(hub: RunningHub, opener: Opener) -> None:
+    erin = await opener.page("erin", "Erin Editor", ["editor"])
+    ed = await opener.page("ed", "Ed Other", ["editor"])
+
+    await erin.page.click('#access button[data-action="lease"]')
+    await erin.page.wait_for_selector('#access[data-lease="mine"][data-can-write="true"]')
+    await ed.page.wait_for_selector('#access[data-lease="other"][data-can-write="false"]')
+    await ed.page.wait_for_function("() => document.querySelector('[data-field=\"Notes\"]').readOnly")
+    assert "Erin Editor" in await ed.page.inner_text("#access-text")
+    await erin.page.click('#access button[data-action="release"]')
+    await ed.page.wait_for_selector('#access[data-lease="none"][data-can-write="true"]')
+    await ed.page.wait_for_function("() => !document.querySelector('[data-field=\"Notes\"]').readOnly")
+
+    await erin.page.fill("#comment-text", "Can you check the amount?")
+    await erin.page.click('#comment-form button[type="submit"]')
+    await ed.page.wait_for_selector('#comments .comment:has-text("Can you check the amount?")')
+    await ed.page.fill("#comment-text", "Checked, it is right.")
+    await ed.page.click('#comment-form button[type="submit"]')
+    await erin.page.wait_for_selector('#comments .comment:has-text("Checked, it is right.")')
+    names = await erin.page.locator("#comments .comment strong").all_inner_texts()
+    assert names == ["Erin Editor", "Ed Other"]
