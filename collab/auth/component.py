@@ -50,7 +50,7 @@ def _demo_banner(ctx: HubContext) -> list[tuple[str, str]]:
         if key:
             lines.append((label, webviewer_url(base, token, [], f"Sales/Invoices/{key}")))
         if "approver" in roles or not key:
-            lines.append((f"{label} dashboard", webviewer_url(base, token, [])))
+            lines.append(("approvals dashboard", webviewer_url(base, token, [])))
     return lines
 
 
