@@ -100,3 +100,24 @@ async def test_unknown_layout_and_action(tmp_path: Path) -> None:
         nowhere = await client.post(f"{BASE}/NO-SUCH-INVOICE/lease", headers=admin)
         assert nowhere.status_code == 404, nowhere.text
         assert (await client.get(f"{BASE}/NO-SUCH-INVOICE/lock", headers=admin)).json()["state"] == "open"
+
+
+async def test_two_distinct_approvers(tmp_path: Path) -> None:
+    import msgspec
+
+    from collab.settings import DEMO_LAYOUT
+
+    base = hub_settings(tmp_path / "data", writeback={"debounce_ms": 50, "ceiling_ms": 200})
+    settings = base.replace(layouts=[msgspec.structs.replace(DEMO_LAYOUT, approvals_required=2)])
+    ed, ann, abe = (bearer(token(settings, name, role)) for name, role in (("ed", "editor"), ("ann", "approver"), ("abe", "approver")))
+    url = f"{BASE}/{KEYS[5]}"
+    async with run_hub(settings) as hub, httpx.AsyncClient(base_url=hub.url, timeout=20) as client:
+        assert (await client.post(f"{url}/approval/submit", headers=ed)).status_code == 200
+        one = (await client.post(f"{url}/approval/approve", headers=ann)).json()
+        assert one["state"] == "submitted" and one["approval_count"] == 1 and one["approvals_required"] == 2
+        again = await client.post(f"{url}/approval/approve", headers=ann)
+        assert again.status_code == 409 and again.json()["code"] == "already_approved"
+        two = (await client.post(f"{url}/approval/approve", headers=abe)).json()
+        assert two["state"] == "approved" and two["approvals"] == ["ann", "abe"]
+        fm = await eventually(lambda: fm_record(client, KEYS[5]), lambda r: r.get("Status") == "Approved")
+        assert fm["ApprovedBy"] == "Ann, Abe"
