@@ -37,6 +37,7 @@ log = logging.getLogger("collab.locks")
 #: The actor of the hub's own lease releases (holder gone for longer than the grace period).
 HUB = Principal(sub="hub", name="collab hub", roles=frozenset(), records=("*",))
 _CACHE_LIMIT = 10_000
+_PER_CALLER = ("actions", "reason", "leased_by_me")
 
 
 class LockService:
@@ -166,7 +167,9 @@ class LockService:
             if layout is not None and entry.action in ("submit", "approve", "reject", "withdraw", "reopen"):
                 await self._write_status(room, layout, state, actor)
         kind = "lock.changed" if entry.action in ("lease", "release", "expire") else "approval.changed"
-        payload = describe_state(record, state, HUB, self.clock(), self._required(record))
+        described = describe_state(record, state, HUB, self.clock(), self._required(record))
+        # Events go to many readers: keep the record's state, drop what only fits one caller.
+        payload = {k: v for k, v in described.items() if not k.startswith("can_") and k not in _PER_CALLER}
         payload.update(action=entry.action, comment=entry.comment, audit_seq=entry.seq)
         try:
             await self.ctx.events.emit(kind, record, payload, actor=actor.sub)
