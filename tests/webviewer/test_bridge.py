@@ -118,3 +118,32 @@ async def test_bridge_and_perform_javascript(hub: RunningHub, opener: Opener) ->
     await perform_javascript(editor, "collab.approve", "")
     refused = await wait_event(editor, "action", action="approve", ok=False)
     assert refused["event"]["message"]
+
+
+IMMEDIATE_FILEMAKER = """
+window.__fmCalls = [];
+window.FileMaker = {
+  PerformScriptWithOption: function (script, parameter, option) {
+    window.__fmCalls.push({ fn: 'PerformScriptWithOption', script: script, parameter: parameter, option: option, at: Date.now() });
+  }
+};
+"""
+
+
+async def test_refused_token_is_reported_and_replaced(hub: RunningHub, opener: Opener) -> None:
+    erin = await opener.page("erin", "Erin Editor", ["editor"], init_script=IMMEDIATE_FILEMAKER)
+    # The token stops working (here: replaced by a bad one) and the connection drops.
+    assert await perform_javascript(erin, "collab.setToken", "not.a.token") is True
+    await erin.context.set_offline(True)
+    await erin.page.wait_for_selector('#conn-status[data-state="offline"]')
+    await erin.context.set_offline(False)
+    closed = await wait_event(erin, "closed", code=4401)
+    assert closed["script"] == "collab event"
+    await erin.page.wait_for_selector('#conn-status[data-state="refused"]')
+    # FileMaker mints a new one and hands it over; the page carries on where it was.
+    fresh = opener.token("erin", "Erin Editor", ["editor"])
+    await perform_javascript(erin, "collab.setToken", fresh)
+    await erin.page.wait_for_selector('#conn-status[data-state="synced"]')
+    await erin.page.wait_for_selector("#notice", state="hidden")
+    assert await perform_javascript(erin, "collab.setField", "Customer", "After a new token") is True
+    await eventually(lambda: (hub_values(hub) or {}).get("Customer") == "After a new token", what="the edit")

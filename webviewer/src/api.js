@@ -8,10 +8,12 @@ export class ApiError extends Error {
   }
 }
 
+/** @param {string|(() => string)} token the token, or a function returning the current one */
 export function createApi (base, token) {
   async function request (method, path, body) {
     const headers = { Accept: 'application/json' }
-    if (token) headers.Authorization = 'Bearer ' + token
+    const current = typeof token === 'function' ? token() : token
+    if (current) headers.Authorization = 'Bearer ' + current
     const init = { method, headers, credentials: 'omit', cache: 'no-store' }
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json'

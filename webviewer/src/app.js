@@ -31,7 +31,8 @@ async function main () {
   const status = new StatusLine(document)
   if (params.error) return fatal(params.error)
   const record = params.record
-  const api = createApi(params.hub, params.token)
+  let token = params.token
+  const api = createApi(params.hub, () => token)
   const claims = tokenClaims(params.token)
   const user = {
     id: String(claims.sub || 'anonymous'),
@@ -197,7 +198,12 @@ async function main () {
       },
       sent: () => pending.messageSent(),
       socketOpened: () => pending.socketOpened(),
-      fatal: (code, reason, detail) => fatal('The hub refused the connection (' + code + ' ' + reason + ')' + (detail ? ': ' + detail : '')),
+      fatal: (code, reason, detail) => {
+        status.setNotice('The hub refused the connection (' + code + ' ' + reason + ')' + (detail ? ': ' + detail : '') +
+          (code === 4401 ? '. The token may have expired.' : ''))
+        // FileMaker can mint a new token and hand it over with collab.setToken.
+        bridge.send(event('closed', { code, reason, detail: detail || '' }))
+      },
       awareness: (awareness) => {
         const list = $('#presence')
         const render = () => renderPresence(list, form, awareness)
@@ -217,6 +223,11 @@ async function main () {
     comments,
     bridge,
     setNotice: (text) => status.setNotice(text),
+    setToken: (next) => {
+      token = next
+      session.setToken(next)
+      status.setNotice('')
+    },
     writable: () => state.canWrite && !!form.doc,
     state: () => ({
       record: record.path,

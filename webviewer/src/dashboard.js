@@ -150,12 +150,14 @@ function main () {
     timer = setTimeout(load, 50)
   }
 
+  let retries = 0
   function listen () {
     const url = params.hub + '/api/events/stream?types=approval.changed&token=' + encodeURIComponent(params.token)
     const source = new EventSource(url)
     source.addEventListener('approval.changed', refresh)
     source.onmessage = refresh
     source.onopen = () => {
+      retries = 0
       live.dataset.state = 'live'
       live.textContent = 'Live'
       refresh() // catch up on whatever changed while we were not listening
@@ -163,6 +165,13 @@ function main () {
     source.onerror = () => {
       live.dataset.state = 'reconnecting'
       live.textContent = 'Reconnecting…'
+      if (source.readyState === 2) {
+        // The browser gave up (an HTTP error such as a hub restart); try again ourselves.
+        source.close()
+        retries++
+        const delay = Math.min(30000, 1000 * Math.pow(2, retries - 1))
+        setTimeout(listen, delay / 2 + Math.random() * delay / 2)
+      }
     }
     return source
   }

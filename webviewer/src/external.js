@@ -5,7 +5,7 @@
  */
 
 export function installExternal (win, deps) {
-  const { form, access, comments, bridge, state, event, writable, setNotice } = deps
+  const { form, access, comments, bridge, state, event, writable, setNotice, setToken } = deps
 
   function act (action) {
     return (comment) => access.run(action, comment === undefined ? '' : String(comment)).then(
@@ -41,6 +41,12 @@ export function installExternal (win, deps) {
     releaseLease: act('release'),
     focusField (name) {
       return form.focus(String(name))
+    },
+    /** Hand over a fresh token (after a `closed` event with code 4401, or before expiry). */
+    setToken (next) {
+      if (!next) return false
+      setToken(String(next))
+      return true
     },
     addComment (text) {
       return comments.add(String(text))

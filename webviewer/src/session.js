@@ -60,6 +60,16 @@ export class Session {
     return !!(this.provider && this.provider.synced)
   }
 
+  /** A new token (the old one expired): used from the next connection on; reconnects if refused. */
+  setToken (token) {
+    this.token = token
+    if (this.provider) this.provider.params = Object.assign({}, this.provider.params, { token })
+    if (this.state === 'refused') {
+      this.attempts = 0
+      this._reconnect()
+    }
+  }
+
   /** Set a field of our awareness state (kept across rebuilds). */
   setLocal (key, value) {
     this.localState[key] = value
