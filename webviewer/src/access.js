@@ -57,7 +57,10 @@ export function describe (access, user) {
     const who = access.lease_holder === user.id ? 'you' : (access.lease_holder_name || access.lease_holder)
     parts.push('Edit lease held by ' + who + (access.lease_expires_at ? ' until ' + timeOf(access.lease_expires_at) : ''))
   }
-  if (access.can_write === false) parts.push('read-only' + (access.reason ? ' (' + access.reason + ')' : ''))
+  if (access.can_write === false) {
+    const why = access.reason && access.reason !== state && access.reason !== 'leased' ? ' (' + access.reason + ')' : ''
+    parts.push('read-only' + why)
+  }
   return parts.join(' · ')
 }
 
