@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from collab.locks.state import GENESIS, AuditEntry, entry_hash
+from collab.locks.state import GENESIS, AuditEntry, LockState, entry_hash
 
 __all__ = ["verify_chain"]
 
 
-def verify_chain(entries: Sequence[AuditEntry]) -> tuple[bool, str]:
-    """``(True, "")`` when intact, else ``(False, sentence saying where it breaks)``."""
+def verify_chain(entries: Sequence[AuditEntry], head: LockState | None = None) -> tuple[bool, str]:
+    """``(True, "")`` when intact, else ``(False, sentence saying where it breaks)``.
+
+    With ``head`` (the record's stored state, which remembers the newest entry's hash and
+    count) removing entries from the end is caught too.
+    """
     prev, epoch = GENESIS, -1
     for index, entry in enumerate(entries, start=1):
         if entry.seq != index:
@@ -22,4 +26,6 @@ def verify_chain(entries: Sequence[AuditEntry]) -> tuple[bool, str]:
         if entry.epoch <= epoch:
             return False, f"entry {index} has epoch {entry.epoch}, not above {epoch}"
         prev, epoch = entry.hash, entry.epoch
+    if head is not None and (head.seq != len(entries) or head.head != prev):
+        return False, f"the record's state names {head.seq} entries but {len(entries)} are stored (entries removed)"
     return True, ""

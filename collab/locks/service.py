@@ -87,7 +87,7 @@ class LockService:
 
     async def audit(self, record: RecordKey) -> dict[str, Any]:
         entries = await self.store.entries(record)
-        ok, problem = verify_chain(entries)
+        ok, problem = verify_chain(entries, await self.store.get(record))
         return {
             "record": record.room,
             "count": len(entries),

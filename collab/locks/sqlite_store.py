@@ -17,7 +17,7 @@ from collab.locks.store import Step
 from collab.records import RecordKey
 from collab.store.sqlite import SqliteDatabase
 
-__all__ = ["MIGRATIONS", "SqliteLockStore", "read_all_entries"]
+__all__ = ["MIGRATIONS", "SqliteLockStore", "read_all_entries", "read_all_states"]
 
 MIGRATIONS = [
     """
@@ -61,6 +61,10 @@ def read_all_entries(conn: sqlite3.Connection, record: str | None = None) -> dic
     for name, data in conn.execute(sql + " ORDER BY record, seq", args):
         trails.setdefault(name, []).append(_entry_decoder.decode(data))
     return trails
+
+
+def read_all_states(conn: sqlite3.Connection) -> dict[str, LockState]:
+    return {name: _state_decoder.decode(data) for name, data in conn.execute("SELECT record, data FROM lock_state")}
 
 
 class SqliteLockStore:

@@ -56,8 +56,16 @@ async def test_verify_passes_then_catches_tampering(tmp_path: Path, capsys: pyte
     assert "Sales/Invoices/B: BROKEN: entry 2 was altered" in out and "Sales/Invoices/A: 3 entries" in out
 
     assert audit_verify(argparse.Namespace(record="Sales/Invoices/A"), settings) == 0
+    with sqlite3.connect(settings.store_path) as conn:  # cut the newest entry off A's trail
+        conn.execute("DELETE FROM lock_audit WHERE record='Sales/Invoices/A' AND seq=3")
+    capsys.readouterr()
+    assert audit_verify(argparse.Namespace(record="Sales/Invoices/A"), settings) == 1
+    assert "entries removed" in capsys.readouterr().out
+    with sqlite3.connect(settings.store_path) as conn:
+        conn.execute("DELETE FROM lock_audit WHERE record='Sales/Invoices/A'")
+    assert audit_verify(argparse.Namespace(record="Sales/Invoices/A"), settings) == 1
     assert main(["audit", "verify", "--data-dir", str(tmp_path)]) == 1
-    assert main(["audit", "verify", "--data-dir", str(tmp_path), "--record", "Sales/Invoices/A"]) == 0
+    assert main(["audit", "verify", "--data-dir", str(tmp_path), "--record", "Sales/Invoices/A"]) == 1
 
 
 def test_verify_without_a_store(tmp_path: Path) -> None:
