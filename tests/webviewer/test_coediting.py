@@ -72,6 +72,23 @@ async def test_two_pages_type_into_notes_at_once(hub: RunningHub, opener: Opener
     assert is_subsequence(burst_a, final) and is_subsequence(burst_b, final)
     assert final.startswith(text_b) and final.endswith(text_a)
 
+    # A selection survives remote edits before it: Alice selects a word, Bob types in front.
+    word = "maintenance"
+    start = final.index(word)
+    await alice.page.evaluate(
+        "([a, b]) => { const el = document.querySelector('[data-field=\"Notes\"]'); el.focus(); el.setSelectionRange(a, b) }",
+        [start, start + len(word)],
+    )
+    await bob.field("Notes").press("Control+Home")
+    await bob.page.keyboard.type("<<")
+    await alice.wait_contains("Notes", "<<[bob")
+    selected = await alice.page.evaluate(
+        "() => { const el = document.querySelector('[data-field=\"Notes\"]');"
+        " return el.value.slice(el.selectionStart, el.selectionEnd) }"
+    )
+    assert selected == word
+    final = await alice.value("Notes")
+
     # The hub holds exactly that, and so does FileMaker once write-back has run.
     await eventually(lambda: (hub_values(hub) or {}).get("Notes") == final, what="the hub's Notes")
     await eventually(lambda: filemaker_values(hub).get("Notes") == final, what="FileMaker's Notes", timeout=20)
