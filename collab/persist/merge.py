@@ -16,8 +16,6 @@ import msgspec
 
 __all__ = ["FieldConflict", "MergeResult", "merge_record", "merge_text"]
 
-_Edit = tuple[int, int, str]  # replace base[start:end] with text
-
 
 class FieldConflict(msgspec.Struct, frozen=True):
     """A non-text field both sides changed: ``kept`` won, ``overwritten`` lost."""
@@ -43,25 +41,28 @@ class MergeResult(msgspec.Struct, frozen=True):
     text_merged: list[str]
 
 
-def _edits(base: str, other: str) -> list[_Edit]:
-    matcher = difflib.SequenceMatcher(a=base, b=other, autojunk=False)
-    return [(i1, i2, other[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
-
-
-def _overlaps(a: _Edit, b: _Edit) -> bool:
-    # Edits at the same point (two inserts, or an insert where the other deletes) collide too.
-    return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0]
-
-
-def _apply(base: str, start: int, end: int, edits: Iterable[_Edit]) -> str:
-    out: list[str] = []
-    pos = start
-    for e_start, e_end, text in edits:
-        out.append(base[pos:e_start])
-        out.append(text)
-        pos = e_end
-    out.append(base[pos:end])
-    return "".join(out)
+def _script(base: str, other: str) -> tuple[list[bool], list[str]]:
+    """``other`` as an edit of ``base``: which base characters it keeps, and what it inserts
+    before each base position (``len(base) + 1`` slots)."""
+    keep = [True] * len(base)
+    inserted = [""] * (len(base) + 1)
+    # Trim the common ends first: typing is one small change, and difflib alone may describe
+    # an insert into a run of equal characters as a move ("aaa" -> "aXaa" as +"aX" -"a").
+    head = 0
+    while head < min(len(base), len(other)) and base[head] == other[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(base), len(other)) - head and base[-1 - tail] == other[-1 - tail]:
+        tail += 1
+    a, b = base[head : len(base) - tail], other[head : len(other) - tail]
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        for i in range(head + i1, head + i2):
+            keep[i] = False
+        inserted[head + i1] += b[j1:j2]
+    return keep, inserted
 
 
 def _union(ours: str, theirs: str) -> str:
@@ -81,45 +82,20 @@ def _union(ours: str, theirs: str) -> str:
 
 
 def merge_text(base: str, ours: str, theirs: str) -> str:
-    """Both sides' changes to ``base``; where they touch the same span, both texts survive."""
+    """Both sides' changes to ``base``: a base character stays only if both kept it, and what
+    either side typed survives (typed at the same spot: ours first; typed by both: once)."""
     if ours == theirs or theirs == base:
         return ours
     if ours == base:
         return theirs
-    a, b = _edits(base, ours), _edits(base, theirs)
+    keep_o, ins_o = _script(base, ours)
+    keep_t, ins_t = _script(base, theirs)
     out: list[str] = []
-    pos = i = j = 0
-    while i < len(a) or j < len(b):
-        # Start a cluster at the earliest edit, then absorb every edit that collides with it.
-        if j >= len(b) or (i < len(a) and a[i][0] <= b[j][0]):
-            mine, other = [a[i]], []
-            i += 1
-        else:
-            mine, other = [], [b[j]]
-            j += 1
-        start = (mine or other)[0][0]
-        end = (mine or other)[0][1]
-        grew = True
-        while grew:
-            grew = False
-            probe = (start, end, "")
-            if i < len(a) and (_overlaps(probe, a[i]) or a[i][0] < end):
-                mine.append(a[i])
-                end = max(end, a[i][1])
-                i += 1
-                grew = True
-            if j < len(b) and (_overlaps(probe, b[j]) or b[j][0] < end):
-                other.append(b[j])
-                end = max(end, b[j][1])
-                j += 1
-                grew = True
-        out.append(base[pos:start])
-        if mine and other:
-            out.append(_union(_apply(base, start, end, mine), _apply(base, start, end, other)))
-        else:
-            out.append(_apply(base, start, end, mine or other))
-        pos = end
-    out.append(base[pos:])
+    for i in range(len(base) + 1):
+        mine, other = ins_o[i], ins_t[i]
+        out.append(_union(mine, other) if mine and other else mine or other)
+        if i < len(base) and keep_o[i] and keep_t[i]:
+            out.append(base[i])
     return "".join(out)
 
 

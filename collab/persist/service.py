@@ -41,6 +41,12 @@ __all__ = ["WritebackService"]
 
 log = logging.getLogger("collab.persist")
 
+#: FileMaker errors that say "not now" rather than "not this": back off and retry, never park.
+#: 212/214 (login refused) and 802 (file not open) need an administrator, but nothing is lost
+#: by waiting for one; 951 unexpected, 952 token (the client already re-logged in once),
+#: 953 transfer limit, 956 session limit, 959 web publishing off.
+_TRANSIENT = frozenset({212, 214, 802, 951, 952, 953, 956, 959})
+
 
 class WritebackService:
     def __init__(self, ctx: HubContext, outbox: Outbox) -> None:
@@ -168,18 +174,36 @@ class WritebackService:
             return
         slot = self.slot(record)
         slot.touch(time.monotonic())
-        try:
-            marked = self.outbox.mark_dirty(record, time.time())
-        except StoreError:
-            log.error("%s: could not queue the outbox row; the room reload will find the change", record)
-            return
-        slot.track(asyncio.ensure_future(marked))
+        self._bump(slot)
         if slot.parked and room is not None and slot.unpark_on(room.values()):
             self._save_row(slot)
         if self.on_activity is not None:
             self.on_activity(slot)
         self._drive(slot)
         self._gauge()
+
+    def _bump(self, slot: Slot) -> None:
+        """Bump the durable row. While one bump is queued, later edits share the next one: every
+        edit is still followed by a committed bump, without one store job per keystroke."""
+        if slot.bumping:
+            slot.bump_again = True
+            return
+        try:
+            marked = asyncio.ensure_future(self.outbox.mark_dirty(slot.record, time.time()))
+        except StoreError:
+            log.error("%s: could not queue the outbox row; the room reload will find the change", slot.record)
+            return
+        slot.bumping = True
+        slot.track(marked)
+        marked.add_done_callback(lambda future: self._bumped(slot, future))
+
+    def _bumped(self, slot: Slot, future: asyncio.Future[Any]) -> None:
+        slot.bumping = False
+        if not future.cancelled() and future.exception() is not None:
+            log.error("%s: the outbox row was not stored: %s", slot.record, future.exception())
+        if slot.bump_again:
+            slot.bump_again = False
+            self._bump(slot)
 
     def _drive(self, slot: Slot) -> None:
         if slot.task is None or slot.task.done():
@@ -241,13 +265,18 @@ class WritebackService:
                 await self._park(slot, room, "record_missing", f"the record was deleted in FileMaker ({exc.message})")
                 return
             except FileMakerError as exc:
-                await self._refused(slot, room, exc)
+                if exc.code in _TRANSIENT:
+                    self._retry(slot, "filemaker_unreachable", exc.message, room)
+                else:
+                    await self._refused(slot, room, exc)
                 return
             except DataAPIError as exc:
                 self._retry(slot, "filemaker_unreachable", exc.detail, room)
                 return
             slot.base = written.base
             cleared = await self.outbox.set_base(written.base, clear_generation=generation)
+            if cleared and slot.edits != edits:
+                self._bump(slot)  # an edit raced the clear: its row must exist again
             latency = slot.saved(cleared and slot.edits == edits, time.monotonic())
             if latency is not None:
                 self.ctx.metrics.writeback_latency.observe(latency)
@@ -266,6 +295,8 @@ class WritebackService:
     async def _done(self, slot: Slot, generation: int, edits: int) -> None:
         """Nothing to send: the document already equals the base."""
         cleared = await self.outbox.clear(slot.record, generation)
+        if cleared and slot.edits != edits:
+            self._bump(slot)
         slot.saved(cleared and slot.edits == edits, time.monotonic())
 
     async def merge_found(self, slot: Slot, room: RoomHandle, found: Any) -> list[str]:
@@ -346,7 +377,11 @@ class WritebackService:
     # -- status ------------------------------------------------------------------------------
 
     def status(self, record: RecordKey) -> dict[str, Any]:
-        """Flat write-back state of a record (record-state endpoint, web viewer)."""
+        """Flat write-back state of a record (record-state endpoint, web viewer).
+
+        The in-memory slot is the freshest view; the stored row answers for records this
+        process has not touched yet (pending from before a restart).
+        """
         slot = self.slots.get(record)
         try:
             row, base = self.outbox.peek(record)
@@ -354,15 +389,21 @@ class WritebackService:
             row, base = None, None
         if slot is not None and slot.base is not None:
             base = slot.base
+        if slot is not None and (slot.dirty or row is None):
+            pending, parked = slot.dirty and not slot.parked, slot.dirty and slot.parked
+            attempts, last_error = slot.attempts, slot.last_error
+        else:
+            pending, parked = row is not None and not row.parked, row is not None and row.parked
+            attempts, last_error = (row.attempts, row.last_error) if row is not None else (0, "")
         return {
             "last_saved_mod_id": base.saved_mod_id if base else "",
             "last_saved_at": _iso(base.saved_at) if base and base.saved_at else "",
             "mod_id": base.mod_id if base else "",
-            "pending": bool((row is not None and not row.parked) or (slot is not None and slot.dirty and not slot.parked)),
+            "pending": pending,
             "waiting_reason": slot.waiting.reason if slot is not None and slot.waiting is not None else "",
-            "attempts": row.attempts if row is not None else 0,
-            "parked": bool(row.parked if row is not None else (slot is not None and slot.parked)),
-            "last_error": row.last_error if row is not None else "",
+            "attempts": attempts,
+            "parked": parked,
+            "last_error": last_error,
             "field_errors": dict(slot.field_errors) if slot is not None else {},
         }
 

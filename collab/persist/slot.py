@@ -30,6 +30,9 @@ class Slot:
         self.first_dirty = 0.0
         self.last_edit = 0.0
         self.flush = False
+        #: An outbox bump is queued; edits meanwhile ask for one more after it (``bump_again``).
+        self.bumping = False
+        self.bump_again = False
         # faults
         self.retry_at = 0.0
         self.attempts = 0

@@ -96,3 +96,27 @@ def test_merge_applied_as_small_edits_keeps_concurrent_typing() -> None:
     peer.apply_update(hub.get_update(peer.get_state()))
     assert str(hub.get("Notes", type=Text)) == ">> Hello big world"
     assert read_values(hub, DEMO_LAYOUT) == read_values(peer, DEMO_LAYOUT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.text(alphabet="abc ", max_size=14),
+    ours=st.tuples(st.integers(0, 14), st.integers(0, 4), st.text(alphabet="XYZ", max_size=3)),
+    theirs=st.tuples(st.integers(0, 14), st.integers(0, 4), st.text(alphabet="PQR", max_size=3)),
+)
+def test_deletes_and_inserts_merge_without_duplicates(
+    base: str, ours: tuple[int, int, str], theirs: tuple[int, int, str]
+) -> None:
+    def edit(spec: tuple[int, int, str]) -> str:
+        at, cut, text = min(spec[0], len(base)), spec[1], spec[2]
+        return base[:at] + text + base[at + cut :]
+
+    mine, other = edit(ours), edit(theirs)
+    merged = merge_text(base, mine, other)
+    # Every typed character survives exactly once; the merge never grows past both edits.
+    for char in "XYZ":
+        assert merged.count(char) == mine.count(char)
+    for char in "PQR":
+        assert merged.count(char) == other.count(char)
+    assert len(merged) <= len(base) + len(ours[2]) + len(theirs[2])
+    assert merge_text(base, mine, base) == mine and merge_text(base, base, other) == other
