@@ -103,3 +103,51 @@ async def _same(alice: object, bob: object) -> bool:
     a = await alice.value("Notes")  # type: ignore[attr-defined]
     b = await bob.value("Notes")  # type: ignore[attr-defined]
     return a == b and "1111" in a and "2222" in a
+
+
+COMPOSE = """
+([phase, text]) => {
+  const el = document.querySelector('[data-field="Notes"]');
+  if (phase === 'start') {
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+    window.__composeAt = el.value.length;
+    el.dispatchEvent(new CompositionEvent('compositionstart', { data: '' }));
+    return;
+  }
+  if (phase === 'update') {
+    // What an IME does: the composed text is in the textarea, input events say isComposing.
+    const at = window.__composeAt;
+    el.value = el.value.slice(0, at) + text;
+    el.setSelectionRange(at + text.length, at + text.length);
+    el.dispatchEvent(new InputEvent('input', { data: text, isComposing: true, inputType: 'insertCompositionText' }));
+    return;
+  }
+  el.dispatchEvent(new CompositionEvent('compositionend', { data: text }));
+}
+"""
+
+
+async def test_ime_composition_survives_remote_edits(hub: RunningHub, opener: Opener) -> None:
+    alice = await opener.page("alice", "Alice Archer", ["editor"])
+    bob = await opener.page("bob", "Bob Baker", ["editor"])
+    original = await alice.value("Notes")
+
+    await alice.page.evaluate(COMPOSE, ["start", ""])
+    await alice.page.evaluate(COMPOSE, ["update", "にほ"])
+    # Bob types at the start while Alice is composing: her textarea is left alone meanwhile.
+    await bob.field("Notes").click()
+    await bob.field("Notes").press("Control+Home")
+    await bob.page.keyboard.type("Bob: ")
+    await eventually(lambda: (hub_values(hub) or {}).get("Notes", "").startswith("Bob: "), what="Bob's edit")
+    assert await alice.value("Notes") == original + "にほ"
+    await alice.page.evaluate(COMPOSE, ["update", "日本"])
+    await alice.page.evaluate(COMPOSE, ["end", "日本"])
+
+    expected = "Bob: " + original + "日本"
+    for viewer in (alice, bob):
+        await viewer.page.wait_for_function(
+            "(want) => document.querySelector('[data-field=\"Notes\"]').value === want", arg=expected
+        )
+    assert await alice.page.evaluate("document.querySelector('[data-field=\"Notes\"]').selectionStart") == len(expected)
+    await eventually(lambda: (hub_values(hub) or {}).get("Notes") == expected, what="the hub's Notes")
