@@ -43,14 +43,16 @@ async function main () {
   $('#record-sub').textContent = record.database + ' · ' + record.layout
   document.title = record.key + ' · collab'
 
+  const bridge = createBridge(params.fmscript)
   let schema
   try {
     schema = await api.get('/api/layouts/' + encodeURIComponent(record.database) + '/' + encodeURIComponent(record.layout) + '/schema')
   } catch (error) {
+    // Tell FileMaker too: a 401 here usually means the token in the URL has expired.
+    bridge.send({ event: 'closed', record: record.path, database: record.database, layout: record.layout, key: record.key, at: new Date().toISOString(), code: error.status || 0, reason: error.code || 'unavailable', detail: error.message })
     return fatal('Cannot load the layout ' + record.database + '/' + record.layout + ': ' + error.message)
   }
 
-  const bridge = createBridge(params.fmscript)
   const pending = new PendingEdits()
   const state = { access: null, canWrite: false, dropPending: false, carry: [], modId: '', lastSaved: null }
   let session = null
