@@ -229,3 +229,18 @@ async def test_a_failed_write_sets_no_globals_either(api: Api) -> None:
     r = await api.call("PATCH", "/layouts/Invoice Detail/records/1", json={"fieldData": {"gCompany": "X", "Amount": "lots"}})
     assert code(r) == "502"
     assert body(await api.call("GET", "/layouts/Invoice Detail/records/1"))["data"][0]["fieldData"]["gCompany"] == ""
+
+
+async def test_concurrent_writers_with_the_same_modid_one_wins(api: Api) -> None:
+    import asyncio
+
+    results = await asyncio.gather(
+        *(
+            api.call("PATCH", "/layouts/Invoices/records/2", json={"fieldData": {"Notes": f"writer {i}"}, "modId": "0"})
+            for i in range(10)
+        )
+    )
+    codes = sorted(code(r) for r in results)
+    assert codes == ["0"] + ["306"] * 9
+    record = body(await api.call("GET", "/layouts/Invoices/records/2"))["data"][0]
+    assert record["modId"] == "1" and record["fieldData"]["Notes"].startswith("writer ")
