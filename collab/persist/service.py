@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from collab.context import HubContext
 from collab.errors import StoreError
-from collab.filemaker.errors import (
-    DataAPIError,
-    FieldValidationError,
-    FileMakerError,
-    FileMakerUnavailable,
-    ModIdMismatch,
-    RecordInUse,
-    RecordMissing,
-)
+from collab.filemaker.errors import DataAPIError, ModIdMismatch
 from collab.persist.exchange import Exchange, InvalidValue, differs, writable_fields
+from collab.persist.faults import FaultHandler, emit_event
 from collab.persist.outbox import Base, Outbox
-from collab.persist.pacing import Backoff, TokenBucket
-from collab.persist.slot import Slot
-from collab.protocol.control import FieldError, Saved, Waiting
+from collab.persist.pacing import TokenBucket
+from collab.persist.slot import Slot, describe, iso
+from collab.protocol.control import Saved
 from collab.protocol.origin import Origin
 from collab.records import RecordKey
 from collab.rooms.hooks import ConnectionInfo, RoomHandle
@@ -41,19 +32,12 @@ __all__ = ["WritebackService"]
 
 log = logging.getLogger("collab.persist")
 
-#: FileMaker errors that say "not now" rather than "not this": back off and retry, never park.
-#: 212/214 (login refused) and 802 (file not open) need an administrator, but nothing is lost
-#: by waiting for one; 951 unexpected, 952 token (the client already re-logged in once),
-#: 953 transfer limit, 956 session limit, 959 web publishing off.
-_TRANSIENT = frozenset({212, 214, 802, 951, 952, 953, 956, 959})
-
-
 class WritebackService:
     def __init__(self, ctx: HubContext, outbox: Outbox) -> None:
         self.ctx = ctx
         self.settings = ctx.settings.writeback
         self.outbox = outbox
-        self.backoff = Backoff(self.settings.backoff_initial_ms, self.settings.backoff_max_ms)
+        self.faults = FaultHandler(ctx, outbox, self._gauge)
         self.total = TokenBucket(self.settings.max_requests_per_second)
         self.exchange = Exchange(ctx.filemaker, self._pace)
         self.slots: dict[RecordKey, Slot] = {}
@@ -176,7 +160,7 @@ class WritebackService:
         slot.touch(time.monotonic())
         self._bump(slot)
         if slot.parked and room is not None and slot.unpark_on(room.values()):
-            self._save_row(slot)
+            self.faults.save_row(slot)
         if self.on_activity is not None:
             self.on_activity(slot)
         self._drive(slot)
@@ -232,7 +216,7 @@ class WritebackService:
                 raise
             except Exception:  # one record's bug must not stop its driver for good
                 log.exception("%s: write-back attempt failed unexpectedly", slot.record)
-                self._retry(slot, "error", "unexpected error (see the hub log)")
+                self.faults.retry(slot, "error", "unexpected error (see the hub log)")
         self._gauge()
 
     async def _attempt(self, slot: Slot) -> None:
@@ -252,26 +236,8 @@ class WritebackService:
                     # Someone changed it in FileMaker: merge their change, then write again at once.
                     await self.merge_found(slot, room, await self.exchange.read(room, base))
                     return
-            except RecordInUse as exc:
-                self._retry(slot, "record_in_use", exc.message, room)
-                return
-            except FileMakerUnavailable as exc:
-                self._retry(slot, "filemaker_unreachable", exc.detail, room)
-                return
-            except (FieldValidationError, InvalidValue) as exc:
-                await self._invalid(slot, room, exc)
-                return
-            except RecordMissing as exc:
-                await self._park(slot, room, "record_missing", f"the record was deleted in FileMaker ({exc.message})")
-                return
-            except FileMakerError as exc:
-                if exc.code in _TRANSIENT:
-                    self._retry(slot, "filemaker_unreachable", exc.message, room)
-                else:
-                    await self._refused(slot, room, exc)
-                return
-            except DataAPIError as exc:
-                self._retry(slot, "filemaker_unreachable", exc.detail, room)
+            except (DataAPIError, InvalidValue) as exc:
+                await self.faults.handle(slot, room, exc)
                 return
             slot.base = written.base
             cleared = await self.outbox.set_base(written.base, clear_generation=generation)
@@ -281,16 +247,16 @@ class WritebackService:
             if latency is not None:
                 self.ctx.metrics.writeback_latency.observe(latency)
             if not cleared:
-                self._save_row(slot)
+                self.faults.save_row(slot)
             saved = Saved(
                 mod_id=written.base.mod_id,
                 state_vector=base64.b64encode(written.state_vector).decode(),
                 fields=written.fields,
-                at=_iso(written.base.saved_at),
+                at=iso(written.base.saved_at),
             )
             slot.last_saved = saved
             room.send_control(saved)
-        await self._emit("record.saved", record, {"mod_id": written.base.mod_id, "fields": written.fields})
+        await emit_event(self.ctx, "record.saved", record, {"mod_id": written.base.mod_id, "fields": written.fields})
 
     async def _done(self, slot: Slot, generation: int, edits: int) -> None:
         """Nothing to send: the document already equals the base."""
@@ -306,7 +272,7 @@ class WritebackService:
         await self.outbox.set_base(new_base)
         slot.base = new_base
         if result.conflicts or result.text_merged:
-            await self._emit("record.conflict", slot.record, {
+            await emit_event(self.ctx, "record.conflict", slot.record, {
                 "mod_id": new_base.mod_id,
                 "fields": result.theirs_changed,
                 "text_merged": result.text_merged,
@@ -320,93 +286,14 @@ class WritebackService:
             self.mark(slot.record)  # our side still has to reach FileMaker
         return result.theirs_changed
 
-    # -- faults ------------------------------------------------------------------------------
-
-    def _retry(self, slot: Slot, reason: str, detail: str, room: RoomHandle | None = None) -> None:
-        delay = self.backoff.delay(slot.attempts + 1)
-        slot.failed(reason, detail, delay, time.monotonic())
-        self._save_row(slot)
-        message = Waiting(reason=reason, detail=detail[:200], retry_in_ms=int(delay * 1000))
-        slot.waiting = message
-        if room is not None:
-            room.send_control(message)
-
-    async def _invalid(self, slot: Slot, room: RoomHandle, exc: FieldValidationError | InvalidValue) -> None:
-        if isinstance(exc, InvalidValue):
-            field, code, message = exc.field, "invalid_value", exc.message
-        else:
-            field, code, message = exc.field or "", str(exc.code), exc.message
-        error = FieldError(field=field, code=code, message=message)
-        slot.field_error(error, room.values().get(field))
-        room.send_control(error)
-        await self._emit("record.error", slot.record, {"field": field, "code": code, "message": message})
-        if slot.validation_failures >= self.settings.validation_attempts:
-            await self._park(slot, room, "validation", f"FileMaker refused {field or 'a field'}: {message}")
-        else:
-            self._retry(slot, "validation", message, room)
-
-    async def _refused(self, slot: Slot, room: RoomHandle, exc: FileMakerError) -> None:
-        """Any other FileMaker error: retrying will not fix it by itself; park after a few tries."""
-        slot.validation_failures += 1
-        await self._emit("record.error", slot.record, {"field": "", "code": str(exc.code), "message": exc.message})
-        if slot.validation_failures >= self.settings.validation_attempts:
-            await self._park(slot, room, f"filemaker_error_{exc.code}", exc.message)
-        else:
-            self._retry(slot, f"filemaker_error_{exc.code}", exc.message, room)
-
-    async def _park(self, slot: Slot, room: RoomHandle, reason: str, detail: str) -> None:
-        slot.park(reason, detail)
-        self._save_row(slot)
-        slot.waiting = Waiting(reason=reason, detail=detail[:200])
-        room.send_control(slot.waiting)
-        log.warning("%s: write-back parked (%s): %s", slot.record, reason, detail)
-        await self._emit("record.error", slot.record, {"parked": True, "reason": reason, "message": detail})
-        self._gauge()
-
-    def _save_row(self, slot: Slot) -> None:
-        row = slot.row()
-        if row is not None:
-            slot.track(asyncio.ensure_future(self.outbox.update(row)))
-
-    async def _emit(self, type: str, record: RecordKey, payload: Mapping[str, Any]) -> None:
-        try:
-            await self.ctx.events.emit(type, record, payload, actor="filemaker")
-        except Exception:  # an event log failure must not undo a FileMaker write
-            log.exception("%s: could not record event %s", record, type)
-
     # -- status ------------------------------------------------------------------------------
 
     def status(self, record: RecordKey) -> dict[str, Any]:
-        """Flat write-back state of a record (record-state endpoint, web viewer).
-
-        The in-memory slot is the freshest view; the stored row answers for records this
-        process has not touched yet (pending from before a restart).
-        """
-        slot = self.slots.get(record)
+        """Flat write-back state of a record (record-state endpoint, web viewer)."""
         try:
             row, base = self.outbox.peek(record)
         except StoreError:
             row, base = None, None
-        if slot is not None and slot.base is not None:
-            base = slot.base
-        if slot is not None and (slot.dirty or row is None):
-            pending, parked = slot.dirty and not slot.parked, slot.dirty and slot.parked
-            attempts, last_error = slot.attempts, slot.last_error
-        else:
-            pending, parked = row is not None and not row.parked, row is not None and row.parked
-            attempts, last_error = (row.attempts, row.last_error) if row is not None else (0, "")
-        return {
-            "last_saved_mod_id": base.saved_mod_id if base else "",
-            "last_saved_at": _iso(base.saved_at) if base and base.saved_at else "",
-            "mod_id": base.mod_id if base else "",
-            "pending": pending,
-            "waiting_reason": slot.waiting.reason if slot is not None and slot.waiting is not None else "",
-            "attempts": attempts,
-            "parked": parked,
-            "last_error": last_error,
-            "field_errors": dict(slot.field_errors) if slot is not None else {},
-        }
+        return describe(self.slots.get(record), row, base)
 
 
-def _iso(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from typing import Any
 
@@ -11,7 +12,7 @@ from collab.persist.pacing import TokenBucket
 from collab.protocol.control import Control, FieldError, Saved, Waiting
 from collab.records import RecordKey
 
-__all__ = ["Slot"]
+__all__ = ["Slot", "describe", "iso"]
 
 
 class Slot:
@@ -171,3 +172,31 @@ class Slot:
             out.append(self.waiting)
         out.extend(self._field_messages.values())
         return out
+
+
+def iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def describe(slot: Slot | None, row: Pending | None, base: Base | None) -> dict[str, Any]:
+    """The flat status: the in-memory slot is the freshest view; the stored row answers for
+    records this process has not touched yet (pending from before a restart)."""
+    if slot is not None and slot.base is not None:
+        base = slot.base
+    if slot is not None and (slot.dirty or row is None):
+        pending, parked = slot.dirty and not slot.parked, slot.dirty and slot.parked
+        attempts, last_error = slot.attempts, slot.last_error
+    else:
+        pending, parked = row is not None and not row.parked, row is not None and row.parked
+        attempts, last_error = (row.attempts, row.last_error) if row is not None else (0, "")
+    return {
+        "last_saved_mod_id": base.saved_mod_id if base else "",
+        "last_saved_at": iso(base.saved_at) if base and base.saved_at else "",
+        "mod_id": base.mod_id if base else "",
+        "pending": pending,
+        "waiting_reason": slot.waiting.reason if slot is not None and slot.waiting is not None else "",
+        "attempts": attempts,
+        "parked": parked,
+        "last_error": last_error,
+        "field_errors": dict(slot.field_errors) if slot is not None else {},
+    }
