@@ -68,6 +68,11 @@ class FileMaker:
         return str(res.json()["response"]["recordId"])
 
 
+async def login(base_url: str) -> str:
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        return await FileMaker(base_url).login(client)
+
+
 async def ensure_records(base_url: str, keys: list[str], *, check_existing: bool, concurrency: int = 16) -> tuple[dict[str, str], str]:
     """recordId per key (created if missing) and a Data API token for polling."""
     fm = FileMaker(base_url)

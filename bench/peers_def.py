@@ -35,9 +35,9 @@ PEERS: dict[str, Peer] = {
             "collab",
             "collab",
             "yws",
-            (PY, "-m", "collab", "serve", "--demo", "--port", "{port}", "--data-dir", "{data_dir}"),
+            (PY, "-m", "collab", "serve", "--port", "{port}", "--data-dir", "{data_dir}"),
             scenarios=("S1", "S2", "S3", "S4", "S5", "S6"),
-            notes="collab serve --demo (SQLite store, emulator in the same process)",
+            notes="collab serve (SQLite store) against the Data API emulator in its own process",
         ),
         Peer(
             "ws-relay",

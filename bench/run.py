@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import collab_prep
-from bench.peers_def import BENCH, NODE_DIR, ORDER, PEERS, REPO, Peer
+from bench.peers_def import BENCH, NODE_DIR, ORDER, PEERS, PY, REPO, Peer
 
 SIZES: dict[str, dict[str, Any]] = {
     "quick": {
@@ -70,6 +70,19 @@ def _raise_nofile() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, max(target, hard) if hard != resource.RLIM_INFINITY else hard))
 
 
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port} after {timeout:.0f} s")
+
+
 def _taskset(cpu: str | None) -> list[str]:
     return ["taskset", "-c", cpu] if cpu is not None and shutil.which("taskset") else []
 
@@ -96,12 +109,28 @@ class Server:
         if config is not None:
             cmd += ["--config", str(config)]
         env = {**os.environ, **peer.env, "PYTHONPATH": str(REPO), "NODE_PATH": str(BENCH / "node_modules")}
-        if peer.name == "collab":
-            env["COLLAB_SECRET"] = secret
-            env["COLLAB_LOG_LEVEL"] = "warning"
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = data_dir / f"server-{peer.name}-{self.port}.log"
         self._log = self.log_path.open("ab")
+        self.emulator: subprocess.Popen[bytes] | None = None
+        if peer.name == "collab":
+            # FileMaker is another machine in production: the Data API emulator runs in its own
+            # process on the load generator's core, so the hub's CPU and RSS are the hub's alone.
+            self.fm_port = _free_port()
+            self.emulator = subprocess.Popen(
+                [*_taskset(opts.client_cpu), PY, "-m", "collab", "emulator", "--port", str(self.fm_port),
+                 "--db", str(data_dir / "emulator.db")],
+                cwd=str(REPO), env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+            _wait_port(self.fm_port, self.emulator, 30.0)
+            env.update({
+                "COLLAB_SECRET": secret,
+                "COLLAB_LOG_LEVEL": "warning",
+                "COLLAB_FM_URL": f"http://127.0.0.1:{self.fm_port}",
+                "COLLAB_FM_DATABASE": collab_prep.DATABASE,
+                "COLLAB_FM_USER": collab_prep.ACCOUNT[0],
+                "COLLAB_FM_PASSWORD": collab_prep.ACCOUNT[1],
+            })
         self.proc = subprocess.Popen(
             [*_taskset(opts.server_cpu), *cmd],
             cwd=str(REPO),
@@ -119,6 +148,11 @@ class Server:
     @property
     def http(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def fm_http(self) -> str:
+        """Where FileMaker's Data API is (collab: the emulator process)."""
+        return f"http://127.0.0.1:{self.fm_port}"
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -166,6 +200,13 @@ class Server:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=5)
+        if self.emulator is not None and self.emulator.poll() is None:
+            self.emulator.terminate()
+            try:
+                self.emulator.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.emulator.kill()
+                self.emulator.wait(timeout=5)
         self._log.close()
 
 
@@ -202,16 +243,23 @@ class PeerRun:
     def rooms(self, prefix: str, count: int, tag: str) -> list[str]:
         if self.peer.name != "collab":
             return [f"bench-{tag}-{prefix}-{i}" for i in range(count)]
-        keys = collab_prep.record_keys(f"{tag}/{prefix}", count)
+        keys = collab_prep.record_keys(prefix, count)
         missing = [k for k in keys if k not in self.record_ids]
         if missing:
             assert self.server is not None
             t0 = time.monotonic()
-            ids, token = asyncio.run(collab_prep.ensure_records(self.server.http, missing, check_existing=False))
+            ids, _ = asyncio.run(collab_prep.ensure_records(self.server.fm_http, missing, check_existing=False))
             self.record_ids.update(ids)
-            self.fm_token = token
             log(f"  created {len(missing)} records in the emulator in {time.monotonic() - t0:.1f} s")
+        if self.server is not None and not self.fm_token:
+            self.fm_token = asyncio.run(collab_prep.login(self.server.fm_http))
         return keys
+
+    def use_template(self, template: CollabTemplate) -> None:
+        """Start from the emulator database that already holds every benchmark record."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template.emulator_db, self.data_dir / "emulator.db")
+        self.record_ids = dict(template.record_ids)
 
     def client_config(self, scenario: str, rooms: list[str], sizes: dict[str, Any], **extra: Any) -> dict[str, Any]:
         assert self.server is not None
@@ -252,6 +300,42 @@ class PeerRun:
         return dict(json.loads(out[-1]))
 
 
+@dataclass
+class CollabTemplate:
+    emulator_db: Path
+    record_ids: dict[str, str]
+
+
+def collab_keys(sizes: dict[str, Any]) -> list[str]:
+    """Every record the collab scenarios open (the same keys in every run)."""
+    counts = {
+        "s1": len(sizes["S1"]["readers"]),
+        "s2": sizes["S2"]["rooms"],
+        "s3": sizes["S3"]["connections"],
+        "s4": 1,
+        "s5": sizes["S5"]["rooms"],
+        "s6": sizes["S6"]["rooms"],
+    }
+    return [key for prefix, n in counts.items() for key in collab_prep.record_keys(prefix, n)]
+
+
+def make_collab_template(opts: Options) -> CollabTemplate:
+    """Create the records once through the emulator's Data API, then copy its database into
+    every run's fresh data dir (creating thousands of records takes the emulator a while)."""
+    pr = PeerRun(PEERS["collab"], opts, -1)
+    pr.data_dir = opts.workdir / "collab-template"
+    shutil.rmtree(pr.data_dir, ignore_errors=True)
+    keys = collab_keys(pr.sizes)
+    t0 = time.monotonic()
+    pr.start()
+    try:
+        ids, _ = asyncio.run(collab_prep.ensure_records(pr.server.fm_http, keys, check_existing=False))  # type: ignore[union-attr]
+    finally:
+        pr.stop()
+    log(f"created {len(keys)} records in the emulator in {time.monotonic() - t0:.1f} s (template for every run)")
+    return CollabTemplate(pr.data_dir / "emulator.db", ids)
+
+
 # ---------------------------------------------------------------- scenarios
 
 
@@ -277,7 +361,7 @@ def scenario_s2(pr: PeerRun, tag: str, scenario: str = "S2") -> dict[str, Any]:
         rooms = pr.rooms(scenario.lower(), s["rooms"], tag)
         extra: dict[str, Any] = {}
         if scenario == "S6":
-            base = f"{pr.server.http}/fmi/data/vLatest/databases/{collab_prep.DATABASE}"  # type: ignore[union-attr]
+            base = f"{pr.server.fm_http}/fmi/data/vLatest/databases/{collab_prep.DATABASE}"  # type: ignore[union-attr]
             extra["fm"] = {
                 "base": base,
                 "layout": collab_prep.LAYOUT,
@@ -410,12 +494,15 @@ def run(opts: Options, out_path: Path) -> dict[str, Any]:
         "runs": [],
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    template = make_collab_template(opts) if "collab" in opts.peers else None
     for index in range(opts.runs):
         run_result: dict[str, Any] = {"index": index, "peers": {}}
         result["runs"].append(run_result)
         for name in opts.peers:
             peer = PEERS[name]
             pr = PeerRun(peer, opts, index)
+            if template is not None and name == "collab":
+                pr.use_template(template)
             peer_result: dict[str, Any] = {"errors": {}}
             run_result["peers"][name] = peer_result
             log(f"run {index + 1}/{opts.runs}: {name}")
