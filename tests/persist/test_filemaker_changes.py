@@ -78,3 +78,26 @@ async def test_status_fields_reach_filemaker(hub: RunningHub) -> None:
     await eventually(lambda: emulator_values(hub, record_id)["Status"] == "Approved", what="status written")
     fm = emulator_values(hub, record_id)
     assert fm["ApprovedBy"] == "Dana Whitfield" and str(fm["ApprovedAt"]).startswith("2026-03-01")
+
+
+async def test_total_polling_rate_is_bounded(tmp_path: Path) -> None:
+    """Five open records that all want a poll every 100 ms still get at most 2 polls a second."""
+    settings = fast_settings(tmp_path / "data", poll_min_ms=100, poll_max_ms=100, max_polls_per_second=2.0)
+    async with run_hub(settings) as hub:
+        emulator = hub.ctx.extras["emulator"]
+        uuids = [f"8D1F5E2A-000{i}-4000-8000-00000000000{i}" for i in range(1, 6)]
+        clients = [YClient(sync_url(hub.ws_url, record_key(u))) for u in uuids]
+        for client in clients:
+            await client.connect()
+        try:
+            await eventually(lambda: all(c.synced.is_set() for c in clients))
+            start = emulator.calls.last_seq
+            began = asyncio.get_running_loop().time()
+            await eventually(lambda: asyncio.get_running_loop().time() - began > 3.0, timeout=5.0)
+            polls = [e.time for e in emulator.calls.entries(since=start, action="get")]
+        finally:
+            for client in clients:
+                await client.close()
+    assert len(polls) >= 3, "polling goes on"
+    for i, t in enumerate(polls):
+        assert len([u for u in polls[i:] if u - t < 1.0]) <= 3, polls

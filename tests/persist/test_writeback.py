@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pycrdt import Map, Text
 
 from collab.filemaker.emulator import DEMO_RECORD_UUID
 from collab.protocol.control import Saved
 from tests.hub.ysync import YClient, sync_url
 from tests.persist.helpers import (
+    FAST_WRITEBACK,
     converged,
     emulator_values,
     events_of,
@@ -15,7 +18,7 @@ from tests.persist.helpers import (
     filemaker_values,
     record_key,
 )
-from tests.support.server import RunningHub
+from tests.support.server import RunningHub, hub_settings, run_hub
 
 
 async def test_edit_reaches_filemaker_with_saved_ack(hub: RunningHub) -> None:
@@ -45,6 +48,23 @@ async def test_edit_reaches_filemaker_with_saved_ack(hub: RunningHub) -> None:
     for name in ("UUID", "InvoiceNo", "Customer", "DueDate", "Status"):
         assert after[name] == before[name]
     assert converged(hub, record)["Notes"] == after["Notes"]
+    # A client joining later is told at once what FileMaker last accepted.
+    async with YClient(sync_url(hub.ws_url, record, control="1")) as late:
+        await eventually(lambda: any(isinstance(m, Saved) and m.mod_id == now_mod for m in late.controls),
+                         what="saved replayed to a new client")
     saved_events = await events_of(hub, record, "record.saved")
     assert saved_events and saved_events[-1]["payload"]["mod_id"] == now_mod
     assert emulator.calls.count("edit") >= 1
+
+
+async def test_memory_store_backend_writes_back(tmp_path: Path) -> None:
+    settings = hub_settings(
+        tmp_path / "data", server={"allow_anonymous": True}, store={"backend": "memory"}, writeback=FAST_WRITEBACK
+    )
+    record = record_key(DEMO_RECORD_UUID)
+    async with run_hub(settings) as hub:
+        record_id, _, _ = await filemaker_values(hub, record)
+        async with YClient(sync_url(hub.ws_url, record)) as client:
+            await eventually(client.synced.is_set)
+            await client.edit(lambda d: d.get("Notes", type=Text).insert(0, "mem "))
+            await eventually(lambda: emulator_values(hub, record_id)["Notes"].startswith("mem "), what="saved")
