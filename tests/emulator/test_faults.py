@@ -3,6 +3,7 @@ control API under /fmi/emulator/, and both mount styles."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -138,6 +139,54 @@ async def test_refused_resets_data_connections_but_not_the_control_api() -> None
         r = await http.post("/fmi/data/vLatest/databases/Sales/sessions", auth=("admin", "admin"), json={})
         assert r.status_code == 200 and emulator.calls.count("login") == 1
     emulator.close()
+
+
+async def test_hard_refused_closes_the_port_until_the_outage_ends() -> None:
+    emulator = Emulator()
+    async with emulator.serve() as front:
+        url = f"http://127.0.0.1:{front.port}"
+        async with httpx.AsyncClient(base_url=url) as http:
+            r = await http.put("/fmi/emulator/outage", json={"mode": "refused", "hard": True, "seconds": 0.5})
+            assert r.json()["outageHard"] is True
+        async with httpx.AsyncClient(base_url=url) as fresh:
+            with pytest.raises(httpx.ConnectError):
+                await fresh.get("/fmi/data/vLatest/productInfo")
+            with pytest.raises(httpx.ConnectError):
+                await fresh.get("/fmi/emulator/")
+            deadline = time.monotonic() + 10
+            while True:  # retried condition: the front listens again once the 0.5 s are over
+                try:
+                    r = await fresh.get("/fmi/data/vLatest/productInfo")
+                    break
+                except httpx.ConnectError:
+                    assert time.monotonic() < deadline, "the port never opened again"
+                    await asyncio.sleep(0.05)
+            assert r.status_code == 200 and emulator.faults.current_outage() is None
+        emulator.set_outage("refused", hard=True)
+        async with httpx.AsyncClient(base_url=url) as fresh:
+            with pytest.raises(httpx.ConnectError):
+                await fresh.get("/fmi/data/vLatest/productInfo")
+            emulator.set_outage(None)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    assert (await fresh.get("/fmi/data/vLatest/productInfo")).status_code == 200
+                    break
+                except httpx.ConnectError:
+                    assert time.monotonic() < deadline, "the port never opened again"
+                    await asyncio.sleep(0.05)
+    emulator.close()
+
+
+async def test_timed_outage_ends_by_itself(api: Api, emulator: Emulator) -> None:
+    emulator.set_outage("502", seconds=0.2)
+    assert (await api.call("GET", "/layouts")).status_code == 502
+    deadline = time.monotonic() + 10
+    while (await api.call("GET", "/layouts")).status_code == 502:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    r = await api.http.put("/fmi/emulator/outage", json={"mode": "502", "hard": True, "seconds": 1})
+    assert r.status_code == 400 and "hard" in r.json()["error"]
 
 
 def _stripping(app: Any, *, root_path: bool) -> Any:

@@ -64,7 +64,11 @@ async def _route(emu: Emulator, req: Request, parts: list[str]) -> Response:
         mode = body.get("mode")
         if mode not in ("502", "refused", None):
             raise ControlError(400, "'mode' must be \"502\", \"refused\" or null")
-        emu.set_outage(mode)
+        seconds = body.get("seconds")
+        hard = body.get("hard", False)
+        if hard is not False and (hard is not True or mode != "refused" or seconds is None):
+            raise ControlError(400, "'hard' needs mode \"refused\" and 'seconds' (the control API goes away too)")
+        emu.set_outage(mode, None if seconds is None else _number(body, "seconds"), hard=hard)
         return _json(200, emu.faults.as_json())
     if parts == ["stall"] and m == "PUT":
         emu.stall(_number(body, "seconds"))

@@ -130,8 +130,9 @@ async def data_call(emu: Emulator, req: Request) -> Response:
     """One /fmi/data call with the current faults applied, logged in ``emu.calls``."""
     if emu.faults.stall_seconds > 0:
         await asyncio.sleep(emu.faults.stall_seconds)
-    if emu.faults.outage is not None:
-        if emu.faults.outage == "502":
+    outage = emu.faults.current_outage()
+    if outage is not None:
+        if outage == "502":
             response = Response(502, BAD_GATEWAY_HTML, "text/html")
         else:  # "refused" reached the app: only a TCP front can refuse (see front.py)
             response = Response(503, b"", "text/plain", [("connection", "close")])

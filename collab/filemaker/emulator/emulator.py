@@ -212,9 +212,19 @@ class Emulator:
     def kill_tokens(self) -> int:
         return self.sessions.kill_all()
 
-    def set_outage(self, mode: Outage | None) -> None:
-        """"502": the web server answers an HTML 502 page; "refused": connections fail."""
+    def set_outage(self, mode: Outage | None, seconds: float | None = None, *, hard: bool = False) -> None:
+        """Start (or with None end) an outage; ``seconds`` ends it by itself (real time).
+
+        "502": the web server answers an HTML 502 page. "refused": behind the TCP front
+        (``collab emulator``, ``serve()``) Data API connections are reset; with ``hard`` the
+        front closes its listening socket, so connecting fails (ECONNREFUSED) and the
+        control API is unreachable too until ``seconds`` pass or ``set_outage(None)``.
+        """
+        if seconds is not None and seconds <= 0:
+            raise ValueError("an outage lasts a positive number of seconds")
         self.faults.outage = mode
+        self.faults.outage_until = None if mode is None or seconds is None else time.monotonic() + seconds
+        self.faults.outage_hard = hard and mode == "refused"
         for listener in list(self.outage_listeners):
             listener(mode)
 

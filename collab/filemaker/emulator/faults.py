@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -55,6 +56,10 @@ class CallLog:
 @dataclass
 class Faults:
     outage: Outage | None = None
+    #: time.monotonic() at which the outage ends by itself (None: until cleared).
+    outage_until: float | None = None
+    #: "refused" with the listening socket closed (real ECONNREFUSED, TCP front only).
+    outage_hard: bool = False
     stall_seconds: float = 0.0
     fail_count: int = 0
     fail_code: str = "951"
@@ -66,14 +71,22 @@ class Faults:
         self.fail_count -= 1
         return self.fail_code, self.fail_http_status
 
+    def current_outage(self) -> Outage | None:
+        """The outage in force now (a timed one ends by itself)."""
+        if self.outage_until is not None and time.monotonic() >= self.outage_until:
+            self.outage, self.outage_until, self.outage_hard = None, None, False
+        return self.outage
+
     def clear(self) -> None:
-        self.outage = None
+        self.outage, self.outage_until, self.outage_hard = None, None, False
         self.stall_seconds = 0.0
         self.fail_count = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "outage": self.outage,
+            "outage": self.current_outage(),
+            "outageSecondsLeft": None if self.outage_until is None else max(0.0, self.outage_until - time.monotonic()),
+            "outageHard": self.outage_hard,
             "stallSeconds": self.stall_seconds,
             "failNext": {"count": self.fail_count, "code": self.fail_code, "httpStatus": self.fail_http_status},
         }

@@ -5,7 +5,8 @@ uvicorn serves the emulator on a private Unix socket; this front accepts on the 
 port and relays bytes. It reads each request head: in "refused" mode a request for the
 Data API gets its connection reset (RST, no response), while /fmi/emulator/ requests
 still pass so the outage can be ended. Switching "refused" on also resets idle
-keep-alive connections.
+keep-alive connections. A "hard" refused outage closes the listening socket itself
+(connecting fails with ECONNREFUSED) and opens it again when the outage ends.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import socket
 import struct
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,19 +43,33 @@ class TcpFront:
         self.emulator = emulator
         self.uds = uds
         self.server: asyncio.Server | None = None
+        self.host = "127.0.0.1"
+        self._port = 0
+        self._listening = False
+        self._reopening: asyncio.Task[None] | None = None
         #: client writer -> True while a control request is in flight on it.
         self._clients: dict[asyncio.StreamWriter, bool] = {}
         emulator.outage_listeners.append(self._outage_changed)
 
     @property
     def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
+        return self._port
 
     async def start(self, host: str, port: int) -> None:
-        self.server = await asyncio.start_server(self._client, host, port, limit=_HEAD_LIMIT, reuse_address=True)
+        self.host, self._port = host, port
+        await self._listen()
+
+    async def _listen(self) -> None:
+        self.server = await asyncio.start_server(
+            self._client, self.host, self._port, limit=_HEAD_LIMIT, reuse_address=True
+        )
+        self._port = int(self.server.sockets[0].getsockname()[1])
+        self._listening = True
 
     async def close(self) -> None:
+        self._listening = False
+        if self._reopening is not None:
+            self._reopening.cancel()
         if self.server is not None:
             self.server.close()
         for writer in list(self._clients):
@@ -61,11 +77,35 @@ class TcpFront:
         if self.server is not None:
             await self.server.wait_closed()
 
+    def _hard_outage(self) -> bool:
+        faults = self.emulator.faults
+        return faults.current_outage() == "refused" and faults.outage_hard
+
     def _outage_changed(self, mode: str | None) -> None:
         if mode == "refused":
             for writer, busy in list(self._clients.items()):
                 if not busy:
                     _reset(writer)
+        if self._hard_outage() and self._listening and self.server is not None:
+            self.server.close()  # stop listening: connecting now fails with ECONNREFUSED
+            self._listening = False
+            self._schedule_reopen()
+        elif not self._hard_outage() and not self._listening and self.server is not None:
+            self._reopen()
+
+    def _schedule_reopen(self) -> None:
+        until = self.emulator.faults.outage_until
+        if until is not None:
+            delay = max(0.0, until - time.monotonic()) + 0.005
+            asyncio.get_running_loop().call_later(delay, self._reopen)
+
+    def _reopen(self) -> None:
+        if self._listening or (self._reopening is not None and not self._reopening.done()):
+            return
+        if self._hard_outage():
+            self._schedule_reopen()  # the timer fired a little early
+            return
+        self._reopening = asyncio.ensure_future(self._listen())
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._clients[writer] = False
@@ -80,7 +120,7 @@ class TcpFront:
                 line = head.split(b"\r\n", 1)[0].split(b" ")
                 path = line[1].decode("latin-1") if len(line) > 1 else ""
                 control = path.startswith("/fmi/emulator/") or path == "/fmi/emulator"
-                if self.emulator.faults.outage == "refused" and not control:
+                if self.emulator.faults.current_outage() == "refused" and not control:
                     _reset(writer)
                     return
                 self._clients[writer] = control
