@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.server import RunningHub
 from tests.webviewer.conftest import Opener
-from tests.webviewer.helpers import eventually, filemaker_values
+from tests.webviewer.helpers import eventually, filemaker_values, record
 
 pytestmark = pytest.mark.browser
 
@@ -55,3 +55,23 @@ async def test_lease_and_comments(hub: RunningHub, opener: Opener) -> None:
     await erin.page.wait_for_selector('#comments .comment:has-text("Checked, it is right.")')
     names = await erin.page.locator("#comments .comment strong").all_inner_texts()
     assert names == ["Erin Editor", "Ed Other"]
+
+
+async def test_reconnects_after_the_hub_drops_the_connection(hub: RunningHub, opener: Opener) -> None:
+    erin = await opener.page("erin", "Erin Editor", ["editor"])
+    ed = await opener.page("ed", "Ed Other", ["editor"])
+    room = hub.ctx.rooms.loaded(record())
+    for _ in range(2):
+        # The hub goes away for a moment (1012: restarting) and the page comes back by itself.
+        before = {conn.id for conn in room.connections}
+        room.close_all(1012, "restarting")
+        await eventually(
+            lambda before=before: {c.principal.sub for c in room.connections if c.id not in before} == {"erin", "ed"},
+            what="both pages to reconnect",
+        )
+        await erin.page.wait_for_selector('#conn-status[data-state="synced"]')
+        await erin.field("Notes").press("End")
+        await erin.field("Notes").type("!")
+    await ed.wait_contains("Notes", "!!")
+    await ed.page.wait_for_selector('#presence li[data-user="erin"]')
+    await erin.page.wait_for_selector('#store-status[data-state="stored"]')
