@@ -147,3 +147,31 @@ async def test_malformed_json_body_is_a_400_with_an_envelope(api: Api) -> None:
         "POST", "/layouts/Invoices/_find", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert r.status_code == 400 and code(r) == "1710" and body(r) == {}
+
+
+async def test_an_injected_clock_drives_expiry() -> None:
+    from tests.support.server import free_port, run_app
+
+    now = [1_900_000_000.0]
+    emu = Emulator(clock=lambda: now[0])
+    port = free_port()
+    async with run_app(emu.app, "127.0.0.1", port), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        api = Api(http)
+        await api.login()
+        now[0] += 899
+        assert (await api.call("GET", "/layouts")).status_code == 200
+        now[0] += 900
+        assert code(await api.call("GET", "/layouts")) == "952"
+        assert emu.calls.entries()[-1].time == now[0]
+
+
+async def test_filtered_database_listing_needs_basic_auth() -> None:
+    from tests.support.server import free_port, run_app
+
+    emu = Emulator(filter_databases=True)
+    port = free_port()
+    async with run_app(emu.app, "127.0.0.1", port), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        r = await http.get("/fmi/data/vLatest/databases")
+        assert (r.status_code, code(r)) == (401, "212")
+        r = await http.get("/fmi/data/vLatest/databases", auth=("web", "web-secret"))
+        assert body(r) == {"databases": [{"name": "Sales"}]}
