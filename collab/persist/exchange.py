@@ -13,8 +13,8 @@ from typing import Any
 import msgspec
 
 from collab.document import apply_values, doc_fields, read_values
-from collab.filemaker.errors import RecordMissing
-from collab.filemaker.models import Record
+from collab.filemaker.errors import DataAPIError, FieldValidationError, RecordMissing
+from collab.filemaker.models import FieldMeta, Record
 from collab.filemaker.values import document_to_filemaker, record_to_document
 from collab.persist.merge import MergeResult, merge_record
 from collab.persist.outbox import Base
@@ -165,13 +165,20 @@ class Exchange:
             record_id = (await self.read(room, None)).record_id
         await self.pace(record)
         try:
-            mod_id: str = await client.edit_record(layout.layout, record_id, field_data, mod_id=base.mod_id)
-        except RecordMissing:
-            # A stale recordId (records get new ids when reimported): find it again by key.
-            found = await self.read(room, None)
-            record_id = found.record_id
-            await self.pace(record)
-            mod_id = await client.edit_record(layout.layout, record_id, field_data, mod_id=base.mod_id)
+            try:
+                mod_id: str = await client.edit_record(layout.layout, record_id, field_data, mod_id=base.mod_id)
+            except RecordMissing:
+                # A stale recordId (records get new ids when reimported): find it again by key.
+                found = await self.read(room, None)
+                record_id = found.record_id
+                await self.pace(record)
+                mod_id = await client.edit_record(layout.layout, record_id, field_data, mod_id=base.mod_id)
+        except FieldValidationError as exc:
+            if exc.field is None:
+                named = await self._culprit(room, exc.code, changed)
+                if named is not None:
+                    raise FieldValidationError(exc.code, exc.message, exc.http_status, field=named) from None
+            raise
         now = time.time()
         new_base = Base(
             record=record,
@@ -182,3 +189,40 @@ class Exchange:
             saved_mod_id=mod_id,
         )
         return Written(new_base, sorted(changed), state_vector)
+
+    async def _culprit(self, room: RoomHandle, code: int, changed: Mapping[str, Any]) -> str | None:
+        """FileMaker does not say which field failed validation: find the one the layout's
+        field options rule out, when exactly one does."""
+        try:
+            metadata = await self.filemaker.layout_metadata(room.record.database, room.layout.layout)
+        except DataAPIError:
+            return None
+        suspects = [name for name, value in changed.items() if _violates(metadata.field(name), code, value)]
+        return suspects[0] if len(suspects) == 1 else None
+
+
+def _violates(meta: FieldMeta | None, code: int, value: Any) -> bool:
+    if meta is None:
+        return False
+    text = "" if value is None else str(value)
+    if code == 511:
+        return 0 < meta.max_characters < len(text)
+    if code == 509:
+        return meta.not_empty and text == ""
+    if code == 502:
+        return (meta.numeric or meta.result == "number") and not _is_number(value)
+    if code == 500:
+        return meta.result in ("date", "timeStamp")
+    if code == 501:
+        return meta.result == "time"
+    return False
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True
+    try:
+        float(str(value))
+    except ValueError:
+        return str(value) == ""
+    return True

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from collab.context import HubContext
-from collab.errors import StoreError
+from collab.errors import CollabError, StoreError
 from collab.filemaker.errors import DataAPIError, ModIdMismatch
 from collab.persist.exchange import Exchange, InvalidValue, differs, writable_fields
 from collab.persist.faults import FaultHandler, emit_event
@@ -41,7 +41,6 @@ class WritebackService:
         self.total = TokenBucket(self.settings.max_requests_per_second)
         self.exchange = Exchange(ctx.filemaker, self._pace)
         self.slots: dict[RecordKey, Slot] = {}
-        self.stopping = False
         #: Called with a slot when it may need polling (set by the poller).
         self.on_activity: Any = None
 
@@ -94,7 +93,6 @@ class WritebackService:
 
     async def stop(self) -> None:
         """Flush what can be written within the deadline; the rest stays in the outbox."""
-        self.stopping = True
         tasks = []
         for slot in self.slots.values():
             slot.flush = True
@@ -214,6 +212,9 @@ class WritebackService:
                 await self._attempt(slot)
             except asyncio.CancelledError:
                 raise
+            except CollabError as exc:  # the room cannot load now (FileMaker down before a seed, store)
+                log.warning("%s: write-back waits: %s", slot.record, exc.detail)
+                self.faults.retry(slot, "unavailable", exc.detail)
             except Exception:  # one record's bug must not stop its driver for good
                 log.exception("%s: write-back attempt failed unexpectedly", slot.record)
                 self.faults.retry(slot, "error", "unexpected error (see the hub log)")
