@@ -211,6 +211,8 @@ async def test_container_upload_stores_bytes_and_moves_modid(api: Api) -> None:
     assert (r.status_code, code(r)) == (400, "958")
     r = await api.call("POST", path, files=files, params={"modId": "0"})
     assert code(r) == "306"
+    r = await api.call("PATCH", "/layouts/Invoice Detail/records/3", json={"fieldData": {"Attachment": "x"}})
+    assert code(r) == "201"  # containers are written only through the upload route
 
 
 async def test_globals_are_session_scoped(api: Api) -> None:

@@ -81,8 +81,8 @@ class Writer:
     def _parse(
         self, db: str, tname: str, table: TableDef, f: FieldDef, raw: Any, fmt: int, opts: Options, own: int | None
     ) -> Stored:
-        if f.type != "normal" or (f.prohibitModify and not opts.prohibit_script):
-            raise FMError("201")
+        if f.type != "normal" or f.result == "container" or (f.prohibitModify and not opts.prohibit_script):
+            raise FMError("201")  # containers are written only through the upload route
         stored = parse_value(f, raw, fmt)
         if not opts.entry_script:
             self.validator.check(db, tname, f, raw, stored, fmt, own)
