@@ -120,7 +120,7 @@ async def layout_schema(
 def asset_router() -> Any:
     return create_static_files_router(
         path="/webviewer/assets",
-        directories=[DIST / "assets"],
+        directories=[DIST],
         name="webviewer-assets",
         cache_control=CacheControlHeader(no_cache=True),
         include_in_schema=False,

@@ -36,7 +36,7 @@ def test_committed_bundle_matches_sources(tmp_path: Path) -> None:
 
 def test_bundle_targets_web_viewer_engines() -> None:
     for name in ("app.js", "dashboard.js"):
-        code = (DIST / "assets" / name).read_text(encoding="utf-8")
+        code = (DIST / name).read_text(encoding="utf-8")
         # ES2019 output: esbuild lowers optional chaining and nullish coalescing (ES2020).
         assert "??" not in code and "?." not in code, name
         assert not code.startswith("import") and "export " not in code[:200], f"{name} must be a classic script"

@@ -1,4 +1,5 @@
-// Bundle the web viewer into collab/webviewer/dist (or --outdir DIR), deterministically:
+// Bundle the web viewer into collab/webviewer/dist (or --outdir DIR): app.js, dashboard.js,
+// app.css and the two pages, served by the hub under /webviewer/. Deterministic:
 // same sources and package-lock -> same bytes (no timestamps, no absolute paths).
 import { build } from 'esbuild'
 import { copyFile, mkdir, rm } from 'node:fs/promises'
@@ -14,11 +15,11 @@ const outdir = resolve(flag === -1 ? join(root, '..', 'collab', 'webviewer', 'di
 const target = ['es2019', 'safari14', 'chrome90', 'edge90']
 
 await rm(outdir, { recursive: true, force: true })
-await mkdir(join(outdir, 'assets'), { recursive: true })
+await mkdir(outdir, { recursive: true })
 await build({
   absWorkingDir: root,
   entryPoints: { app: 'src/app.js', dashboard: 'src/dashboard.js' },
-  outdir: join(outdir, 'assets'),
+  outdir,
   bundle: true,
   format: 'iife',
   platform: 'browser',
@@ -33,7 +34,7 @@ await build({
 await build({
   absWorkingDir: root,
   entryPoints: ['src/app.css'],
-  outfile: join(outdir, 'assets', 'app.css'),
+  outfile: join(outdir, 'app.css'),
   bundle: true,
   target,
   minify: true,
