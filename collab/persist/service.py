@@ -124,7 +124,9 @@ class WritebackService:
             if known is not None and not slot.dirty and self._unsaved(room, known):
                 self.mark(room.record)
         if self.on_activity is not None:
-            self.on_activity(slot, loaded=True)
+            # A room loaded from the store may be behind FileMaker: poll it at once. A fresh seed
+            # is FileMaker's current state already.
+            self.on_activity(slot, loaded=seeded is None)
 
     def update_stored(self, room: RoomHandle, update: bytes, origin: Origin) -> None:
         if origin.written_back:

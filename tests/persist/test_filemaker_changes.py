@@ -101,3 +101,23 @@ async def test_total_polling_rate_is_bounded(tmp_path: Path) -> None:
     assert len(polls) >= 3, "polling goes on"
     for i, t in enumerate(polls):
         assert len([u for u in polls[i:] if u - t < 1.0]) <= 3, polls
+
+
+async def test_change_made_while_the_hub_was_down_arrives_on_load(tmp_path: Path) -> None:
+    """T6(e): FileMaker changed between two runs; the stored document catches up on load."""
+    from collab.filemaker.emulator import Emulator
+
+    settings = fast_settings(tmp_path / "data", poll_min_ms=60_000, poll_max_ms=60_000)
+    record = record_key(UUID7)
+    async with run_hub(settings) as hub:
+        record_id, _, before = await filemaker_values(hub, record)
+        async with YClient(sync_url(hub.ws_url, record)) as client:
+            await eventually(client.synced.is_set)
+    offline = Emulator(db=settings.data_path / "emulator.db")
+    try:
+        offline.user_edit("Sales", "Invoices", int(record_id), {"Notes": before["Notes"] + " (while down)"})
+    finally:
+        offline.close()
+    async with run_hub(settings) as hub, YClient(sync_url(hub.ws_url, record)) as client:
+        await eventually(lambda: client.text() == before["Notes"] + " (while down)", timeout=5, what="caught up")
+        assert not hub.ctx.writeback.status(record)["pending"]
