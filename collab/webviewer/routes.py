@@ -56,7 +56,9 @@ def _page(request: Request[Any, Any, Any], name: str, *, slash: bool) -> Respons
     raw = request.scope.get("raw_path") or request.scope["path"].encode()
     path = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
     if path.endswith("/") != slash:
-        target = path.rstrip("/") + ("/" if slash else "")
+        # Relative, so a reverse proxy's path prefix (/collab/webviewer) survives.
+        last = path.rstrip("/").rsplit("/", 1)[-1]
+        target = f"{last}/" if slash else f"../{last}"
         query = request.url.query
         return Redirect(path=target + (f"?{query}" if query else ""), status_code=308)
     file = DIST / name

@@ -60,14 +60,16 @@ def test_schema_without_filemaker_types() -> None:
 async def test_pages_and_assets(hub: RunningHub) -> None:
     async with httpx.AsyncClient(base_url=hub.url) as client:
         moved = await client.get("/webviewer?record=Sales/Invoices/x&token=abc")
-        assert moved.status_code == 308 and moved.headers["location"] == "/webviewer/?record=Sales/Invoices/x&token=abc"
+        assert moved.status_code == 308 and moved.headers["location"] == "webviewer/?record=Sales/Invoices/x&token=abc"
+        assert (await client.get("/webviewer?x=1", follow_redirects=True)).url.path == "/webviewer/"
         page = await client.get("/webviewer/?record=Sales/Invoices/x")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert page.headers["referrer-policy"] == "no-referrer"
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert 'src="assets/app.js"' in page.text
         dashboard = await client.get("/webviewer/approvals/")
-        assert dashboard.status_code == 308 and dashboard.headers["location"] == "/webviewer/approvals"
+        assert dashboard.status_code == 308 and dashboard.headers["location"] == "../approvals"
+        assert (await client.get("/webviewer/approvals/", follow_redirects=True)).url.path == "/webviewer/approvals"
         assert 'src="assets/dashboard.js"' in (await client.get("/webviewer/approvals")).text
         for asset in ("app.js", "dashboard.js", "app.css"):
             assert (await client.get(f"/webviewer/assets/{asset}")).status_code == 200

@@ -3,7 +3,11 @@
 export function readParams (search, location) {
   const query = new URLSearchParams(search)
   const token = query.get('token') || ''
-  const hub = (query.get('hub') || (location.origin !== 'null' ? location.origin : '')).replace(/\/+$/, '')
+  // The hub is where the page came from (keeping a proxy's path prefix), unless ?hub= says.
+  const served = location.origin && location.origin !== 'null'
+    ? location.origin + String(location.pathname || '').replace(/\/webviewer(\/.*)?$/, '')
+    : ''
+  const hub = (query.get('hub') || served).replace(/\/+$/, '')
   const fmscript = query.has('fmscript') ? query.get('fmscript') : 'collab event'
   const result = { token, hub, fmscript, record: null, error: '' }
   // Read `record` undecoded so a key part may carry %2F: split on the real slashes, then
