@@ -5,9 +5,9 @@ Awareness is coalesced per client id (only the newest state waits) and is the fi
 dropped when the queue reaches ``limits.outbound_queue_bytes``; when sync or control frames
 alone would exceed it, the consumer is too slow and is closed with 1013.
 
-One writer task per connection drains the lanes (uvicorn's ``send`` may wait on a slow
-socket; nobody else ever awaits it), so broadcasting is a few appends, never a task per
-message per recipient.
+Frames are sent synchronously while the socket accepts them (see ``Connection._pump``); only
+a send that would block goes to a writer task. Broadcasting is a few appends and writes,
+never a task per message per recipient.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from collab.auth.principal import Principal
@@ -39,13 +39,18 @@ RESETTING = 1
 SYNCED = 2
 
 
+async def _awaiting(awaitable: Awaitable[None]) -> None:
+    await awaitable
+
+
 class Connection:
     __slots__ = (
         "_aw",
+        "_busy",
         "_close",
+        "_close_sent",
         "_ctl",
         "_sync",
-        "_wake",
         "_writer",
         "bytes_in",
         "client_ids",
@@ -104,7 +109,8 @@ class Connection:
         self._sync: deque[bytes] = deque()
         self._aw: dict[int, bytes] = {}
         self._close: tuple[int, str] | None = None
-        self._wake: asyncio.Future[None] | None = None
+        self._close_sent = False
+        self._busy = False
         self._writer: asyncio.Task[None] | None = None
 
     # -- inbound ---------------------------------------------------------------------------
@@ -179,39 +185,78 @@ class Connection:
         self._kick()
 
     def _kick(self) -> None:
-        wake = self._wake
-        if wake is not None:
-            self._wake = None
-            if not wake.done():
-                wake.set_result(None)
-        elif self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        if not self._busy:
+            self._pump()
+        # else: the writer task is finishing a send that blocked; it drains the lanes after it.
 
-    async def _write_loop(self) -> None:
-        send = self.send
-        loop = asyncio.get_running_loop()
+    def _next(self) -> dict[str, Any] | None:
+        """The next ASGI message by priority: control, sync, awareness, then the close frame."""
+        if self._ctl:
+            frame = self._ctl.popleft()
+        elif self._sync:
+            frame = self._sync.popleft()
+        elif self._aw:
+            frame = self._aw.pop(next(iter(self._aw)))
+        elif self._close is not None and not self._close_sent:
+            self._close_sent = True
+            code, reason = self._close
+            return {"type": "websocket.close", "code": code, "reason": reason}
+        else:
+            return None
+        self.queued_bytes -= len(frame)
+        return {"type": "websocket.send", "bytes": frame}
+
+    def _pump(self) -> None:
+        """Send now, synchronously, while the socket accepts.
+
+        uvicorn's ``send`` only suspends when the transport is paused (the client reads too
+        slowly). We step the coroutine by hand; one that suspends is handed to a writer task,
+        which finishes it and then drains the lanes with ordinary awaits. So the common case
+        costs no task switch per message, and backpressure still works.
+        """
+        while (message := self._next()) is not None:
+            result = self.send(message)
+            coro = result if isinstance(result, Coroutine) else _awaiting(result)
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                continue
+            except (OSError, RuntimeError) as exc:
+                self._gone(exc)
+                return
+            self._busy = True
+            self._writer = asyncio.get_running_loop().create_task(self._finish(coro, yielded))
+            return
+
+    async def _finish(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
         try:
             while True:
-                if self._ctl:
-                    frame = self._ctl.popleft()
-                elif self._sync:
-                    frame = self._sync.popleft()
-                elif self._aw:
-                    frame = self._aw.pop(next(iter(self._aw)))
-                elif self._close is not None:
-                    code, reason = self._close
-                    await send({"type": "websocket.close", "code": code, "reason": reason})
-                    return
+                if isinstance(yielded, asyncio.Future):
+                    yielded._asyncio_future_blocking = False  # what Task.__step would do
+                    await asyncio.wait([yielded])
                 else:
-                    self._wake = loop.create_future()
-                    await self._wake
-                    continue
-                self.queued_bytes -= len(frame)
-                await send({"type": "websocket.send", "bytes": frame})
+                    await asyncio.sleep(0)  # a bare yield
+                try:
+                    yielded = coro.send(None)
+                except StopIteration:
+                    break
+            while (message := self._next()) is not None:
+                await self.send(message)
         except (OSError, RuntimeError) as exc:
-            # The peer went away under us; the receive loop sees the disconnect and cleans up.
-            log.debug("connection %s: send failed: %s", self.id, exc)
-            self._close = self._close or (CloseCode.GOING_AWAY, "gone")
+            self._gone(exc)
+        finally:
+            coro.close()
+            self._busy = False
+
+    def _gone(self, exc: BaseException) -> None:
+        # The peer went away under us; the receive loop sees the disconnect and cleans up.
+        log.debug("connection %s: send failed: %s", self.id, exc)
+        self._close = self._close or (CloseCode.GOING_AWAY, "gone")
+        self._close_sent = True
+        self._ctl.clear()
+        self._sync.clear()
+        self._aw.clear()
+        self.queued_bytes = 0
 
     async def finish(self) -> None:
         """After the socket is gone: stop the writer."""

@@ -19,8 +19,9 @@ SECRET = "durability-test-secret-0123456789"
 
 
 class HubProcess:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, config: str = "") -> None:
         self.data_dir = data_dir
+        self.config = config
         self.port = free_port()
         self.proc: asyncio.subprocess.Process | None = None
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -35,8 +36,13 @@ class HubProcess:
 
     async def start(self) -> None:
         env = {**os.environ, "COLLAB_LOG_LEVEL": "warning"}
+        extra: list[str] = []
+        if self.config:
+            path = self.data_dir / "collab.toml"
+            path.write_text(self.config)
+            extra = ["--config", str(path)]
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "collab", "serve", "--demo",
+            sys.executable, "-m", "collab", "serve", "--demo", *extra,
             "--port", str(self.port), "--data-dir", str(self.data_dir),
             env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )
