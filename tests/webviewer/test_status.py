@@ -75,3 +75,13 @@ async def test_reconnects_after_the_hub_drops_the_connection(hub: RunningHub, op
     await ed.wait_contains("Notes", "!!")
     await ed.page.wait_for_selector('#presence li[data-user="erin"]')
     await erin.page.wait_for_selector('#store-status[data-state="stored"]')
+
+
+async def test_viewer_is_read_only(hub: RunningHub, opener: Opener) -> None:
+    vera = await opener.page("vera", "Vera Viewer", ["viewer"])
+    await vera.page.wait_for_selector('#access[data-can-write="false"]')
+    assert await vera.page.locator("#access-actions button").count() == 0
+    assert await vera.field("Notes").evaluate("el => el.readOnly")
+    assert await vera.page.evaluate("window.collab.setField('Customer', 'nope')") is False
+    assert await vera.page.locator("#comment-text").is_disabled()
+    await vera.page.wait_for_selector('#presence li[data-user="vera"]')
