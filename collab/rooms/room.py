@@ -308,7 +308,12 @@ class Room:
         acks, self._acks = self._acks, {}
         notify, self._notify = self._notify, []
         if store:
-            commit = self.registry.store.append(self.record.room, store)
+            try:
+                commit = self.registry.store.append(self.record.room, store)
+            except StoreError as exc:  # the store is stopped: memory now holds unstored state
+                log.error("cannot store updates of %s: %s", self.record, exc.detail)
+                self.registry.fail(self, "the store refused the updates")
+                return
             self._track(commit, acks, notify)
             self.log_count += len(store)
             self.log_bytes += sum(map(len, store))

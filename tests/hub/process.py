@@ -25,6 +25,7 @@ class HubProcess:
         self.port = free_port()
         self.proc: asyncio.subprocess.Process | None = None
         data_dir.mkdir(parents=True, exist_ok=True)
+        self._log = data_dir / "hub.log"
         (data_dir / "demo-secret").write_text(SECRET)  # demo mode signs with this
 
     @property
@@ -35,7 +36,7 @@ class HubProcess:
         return mint_token(SECRET, sub="tester", roles=roles or ("editor",), records=["*"])
 
     async def start(self) -> None:
-        env = {**os.environ, "COLLAB_LOG_LEVEL": "warning"}
+        env = {**os.environ, "COLLAB_LOG_LEVEL": "info"}
         extra: list[str] = []
         if self.config:
             path = self.data_dir / "collab.toml"
@@ -44,7 +45,7 @@ class HubProcess:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "collab", "serve", "--demo", *extra,
             "--port", str(self.port), "--data-dir", str(self.data_dir),
-            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=self._log.open("ab"),
         )
         async with httpx.AsyncClient() as http, asyncio.timeout(30):
             while True:
@@ -56,6 +57,9 @@ class HubProcess:
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.05)
+
+    def log_text(self) -> str:
+        return self._log.read_text(errors="replace") if self._log.exists() else ""
 
     async def kill(self) -> None:
         assert self.proc is not None

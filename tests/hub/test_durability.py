@@ -64,6 +64,10 @@ async def test_kill9_keeps_every_acknowledged_update_and_never_duplicates(tmp_pa
             _no_duplicates(final.text(), markers)
             assert final.text() == writer.text()
         await writer.close()
+        log = hub.log_text()  # T13: the token never reaches a log line
+        assert "WebSocket /sync/" in log and "token=[redacted]" in log
+        used = url.split("token=")[1].split("&")[0]
+        assert used not in log and used.split(".")[2] not in log
     finally:
         await hub.stop()
 
