@@ -105,8 +105,9 @@ class Connection:
         self.tokens_at = now
         self.queue_limit = queue_limit
         self.queued_bytes = 0
-        self._ctl: deque[bytes] = deque()
-        self._sync: deque[bytes] = deque()
+        # Lanes exist only while something waits in them: an idle socket keeps no deques.
+        self._ctl: deque[bytes] | None = None
+        self._sync: deque[bytes] | None = None
         self._aw: dict[int, bytes] = {}
         self._close: tuple[int, str] | None = None
         self._close_sent = False
@@ -135,12 +136,16 @@ class Connection:
 
     def push_control(self, frame: bytes) -> None:
         if self._admit(len(frame)):
+            if self._ctl is None:
+                self._ctl = deque()
             self._ctl.append(frame)
             self.queued_bytes += len(frame)
             self._kick()
 
     def push_sync(self, frame: bytes) -> None:
         if self._admit(len(frame)):
+            if self._sync is None:
+                self._sync = deque()
             self._sync.append(frame)
             self.queued_bytes += len(frame)
             self._kick()
@@ -178,8 +183,7 @@ class Connection:
         if self._close is not None:
             return
         self._close = (int(code), reason[:120])
-        self._ctl.clear()
-        self._sync.clear()
+        self._ctl = self._sync = None
         self._aw.clear()
         self.queued_bytes = 0
         self._kick()
@@ -227,6 +231,7 @@ class Connection:
             self._busy = True
             self._writer = asyncio.get_running_loop().create_task(self._finish(coro, yielded))
             return
+        self._ctl = self._sync = None  # drained: drop the empty lanes
 
     async def _finish(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
         try:
@@ -253,8 +258,7 @@ class Connection:
         log.debug("connection %s: send failed: %s", self.id, exc)
         self._close = self._close or (CloseCode.GOING_AWAY, "gone")
         self._close_sent = True
-        self._ctl.clear()
-        self._sync.clear()
+        self._ctl = self._sync = None
         self._aw.clear()
         self.queued_bytes = 0
 
