@@ -84,6 +84,8 @@ class WritebackService:
 
     async def start(self) -> None:
         """Resume every pending row left by the previous run (graceful stop or kill -9)."""
+        if not self.settings.enabled:
+            return  # rows stay in the outbox until write-back is switched on again
         now = time.monotonic()
         for row in await self.outbox.pending():
             slot = self.slot(row.record)

@@ -71,19 +71,24 @@ async def hub_process(data_dir: Path, config: Path, port: int, log: Path) -> Asy
                 await proc.wait()
 
 
-async def _type(clients: list[YClient], names: list[str], count: int, start: int, sent: dict[str, list[str]]) -> None:
+async def _type(
+    clients: list[YClient], names: list[str], count: int, start: int, sent: dict[str, list[str]],
+    online: dict[str, list[str]],
+) -> int:
     for i in range(start, start + count):
         for client, name in zip(clients, names, strict=True):
             marker = f"[{name}.{i}]"
             if client.ws is not None and client.close_code is None:
                 try:
                     await client.edit(append(marker))
+                    online[name].append(marker)
                 except Exception:
                     pass  # the hub died under us: edit() applied it locally, the resync sends it
             else:
                 append(marker)(client.doc)  # offline typing, synced on reconnect
             sent[name].append(marker)
         await asyncio.sleep(0.02)  # typing pace, not a barrier
+    return start + count
 
 
 async def test_kill9_mid_writeback_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -91,28 +96,48 @@ async def test_kill9_mid_writeback_loses_and_duplicates_nothing(tmp_path: Path) 
     config.write_text(CONFIG)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    ws_base = base.replace("http", "ws")
     records = [record_key(u) for u in UUIDS]
     names = ["a1", "a2", "b1", "b2"]
-    clients = [YClient(sync_url(base.replace("http", "ws"), records[i // 2], control="1")) for i in range(4)]
+    clients = [YClient(sync_url(ws_base, records[i // 2], control="1")) for i in range(4)]
     sent: dict[str, list[str]] = {name: [] for name in names}
-    async with hub_process(data_dir, config, port, log) as proc:
-        for client in clients:
-            await client.connect()
-        await eventually(lambda: all(c.synced.is_set() for c in clients), what="clients synced")
-        await _type(clients, names, 25, 0, sent)
-        proc.kill()  # SIGKILL while records are dirty and writes are in flight
-        await proc.wait()
-        await _type(clients, names, 5, 25, sent)  # typing on while the hub is down
-    with sqlite3.connect(data_dir / "collab.db") as db:
-        pending = db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM persist_outbox").fetchone()
-    assert pending[0] >= 1, "the kill should land while write-backs are pending"
-    assert pending[0] == pending[1], "one outbox row per record"
+    typed = 0
+    acked_counts: dict[str, int] = {}
+    last_online: dict[str, list[str]] = {}
+    for cycle in range(3):
+        online: dict[str, list[str]] = {name: [] for name in names}
+        async with hub_process(data_dir, config, port, log) as proc:
+            if cycle:
+                # The hub alone must hold every acked edit: a client with no history sees them.
+                for index, record in enumerate(records):
+                    async with YClient(sync_url(ws_base, record)) as fresh:
+                        await eventually(fresh.synced.is_set, what="fresh client synced")
+                        for name in names[2 * index : 2 * index + 2]:
+                            # Stored.seq also counts the client's sync step 2 reply: one less is safe.
+                            acked = last_online[name][: max(0, acked_counts[name] - 1)]
+                            assert acked, "some edits were acked before the kill"
+                            assert all(m in fresh.text() for m in acked), "an acked edit was lost"
+            for client in clients:
+                await client.close()
+                client.stored = 0  # Stored.seq counts per connection
+                await client.connect()  # same local doc: unsynced edits go up now
+            await eventually(lambda: all(c.synced.is_set() for c in clients), what="clients synced")
+            typed = await _type(clients, names, 15, typed, sent, online)
+            proc.kill()  # SIGKILL while records are dirty and writes are in flight
+            await proc.wait()
+            acked_counts.update({name: client.stored for name, client in zip(names, clients, strict=True)})
+            last_online.update(online)
+            typed = await _type(clients, names, 3, typed, sent, online)  # typing on while the hub is down
+        with sqlite3.connect(data_dir / "collab.db") as db:
+            pending = db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM persist_outbox").fetchone()
+        assert pending[0] >= 1, "the kill should land while write-backs are pending"
+        assert pending[0] == pending[1], "one outbox row per record"
     async with hub_process(data_dir, config, port, log):
         for client in clients:
             await client.close()
-            await client.connect()  # same local doc: unsynced edits go up now
+            await client.connect()
         await eventually(lambda: all(c.synced.is_set() for c in clients), what="clients resynced")
-        await _type(clients, names, 10, 30, sent)
+        typed = await _type(clients, names, 10, typed, sent, {name: [] for name in names})
         async with DataAPIClient(base, "Sales", "admin", "admin") as fm:
 
             async def settled() -> bool:
