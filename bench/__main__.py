@@ -25,7 +25,18 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", help="result file (default bench/results/<UTC timestamp>.json)")
     report = commands.add_parser("report", help="print the markdown table of a result file")
     report.add_argument("file", nargs="?", help="result file (default: the newest in bench/results/)")
+    prof = commands.add_parser("profile", help="py-spy the collab hub under S2 (or S6) load")
+    prof.add_argument("--scenario", default="S2", choices=["S2", "S6"])
+    prof.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
+    prof.add_argument("--quick", action="store_true")
+    prof.add_argument("--out", default=str(BENCH / "results" / "profile"), help="output folder")
     args = parser.parse_args(argv)
+
+    if args.command == "profile":
+        from bench.profile import profile
+
+        profile(args.scenario, Path(args.out), args.rate, "quick" if args.quick else "full")
+        return 0
 
     if args.command == "run":
         from bench.report import render

@@ -118,7 +118,7 @@ class Server:
             # process on the load generator's core, so the hub's CPU and RSS are the hub's alone.
             self.fm_port = _free_port()
             self.emulator = subprocess.Popen(
-                [*_taskset(opts.client_cpu), PY, "-m", "collab", "emulator", "--port", str(self.fm_port),
+                [*_taskset(opts.client_cpu), PY, "-m", "bench.peers.fm_emulator", "--port", str(self.fm_port),
                  "--db", str(data_dir / "emulator.db")],
                 cwd=str(REPO), env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )
