@@ -77,7 +77,7 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
 
 
 #: Records of the emulator's demo database (collab/filemaker/emulator/schemas/sales.toml).
-DEMO_KEYS = [f"8D1F5E2A-000{i}-4000-8000-00000000000{i}" for i in range(1, 5)]
+DEMO_KEYS = [f"8D1F5E2A-{i:04d}-4000-8000-{i:012d}" for i in range(1, 13)]
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from typing import Any
 
 from pycrdt import Doc, Map, Text
 
-from tests.hub.conftest import preseed
+from collab.records import RecordKey
+from tests.hub.conftest import DEMO_KEYS, preseed
 from tests.hub.node import NodeClients, requires_node
 from tests.hub.ysync import YClient, sync_url, wait_for
 from tests.support.server import RunningHub
@@ -109,3 +110,20 @@ async def test_ten_clients_three_records_converge(hub: RunningHub) -> None:
             assert len(expected[0]) > 0
         for client, _ in py_clients:
             await client.close()
+
+
+async def test_concurrent_first_joins_with_official_clients(demo_hub: RunningHub) -> None:
+    """S5: fresh records (seeded from the emulator), 3 y-websocket clients each at the same instant."""
+    records = [RecordKey("Sales", "Invoices", key) for key in DEMO_KEYS[5:10]]
+    async with NodeClients() as node:
+        ids = [(f"r{r}c{c}", record) for r, record in enumerate(records) for c in range(3)]
+        await asyncio.gather(
+            *(node.call("open", id=cid, url=f"{demo_hub.ws_url}/sync", room=rec.room, params={}) for cid, rec in ids)
+        )
+        await wait_for(lambda: all(node.synced(cid) for cid, _ in ids), 5)
+        for r, record in enumerate(records):
+            states = [await node.state(cid, ["Notes"]) for cid, rec in ids if rec == record]
+            assert len({(s["texts"]["Notes"], str(sorted(s["fields"].items()))) for s in states}) == 1
+            assert states[0]["fields"]["UUID"] == record.key
+            stored = await demo_hub.ctx.rooms.store.load(record.room)
+            assert stored is not None and stored.log_count == 1, r  # one seed per record
