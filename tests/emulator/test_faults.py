@@ -136,7 +136,9 @@ async def test_refused_resets_data_connections_but_not_the_control_api() -> None
             with pytest.raises(httpx.TransportError):
                 await fresh.post("/fmi/data/vLatest/databases/Sales/sessions", auth=("admin", "admin"), json={})
         await _control(http, "PUT", "outage", {"mode": None})
-        r = await http.post("/fmi/data/vLatest/databases/Sales/sessions", auth=("admin", "admin"), json={})
+        # A new connection, as a client that saw its connections reset would open.
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{front.port}") as after:
+            r = await after.post("/fmi/data/vLatest/databases/Sales/sessions", auth=("admin", "admin"), json={})
         assert r.status_code == 200 and emulator.calls.count("login") == 1
     emulator.close()
 

@@ -19,6 +19,9 @@ async def test_no_credential_or_token_in_logs(
 ) -> None:
     emulator = emulator_target.require_emulator()
     caplog.set_level(logging.DEBUG)  # httpx logs URLs at INFO, httpcore headers at DEBUG
+    # collab serve quiets these two; turn them up so the redaction itself is what is tested.
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    caplog.set_level(logging.DEBUG, logger="httpcore")
     client = emulator_target.client()
     tokens: list[str] = []
 
