@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from pycrdt import Map, Text
@@ -68,3 +69,26 @@ async def test_memory_store_backend_writes_back(tmp_path: Path) -> None:
             await eventually(client.synced.is_set)
             await client.edit(lambda d: d.get("Notes", type=Text).insert(0, "mem "))
             await eventually(lambda: emulator_values(hub, record_id)["Notes"].startswith("mem "), what="saved")
+
+
+async def test_default_settings_debounce_and_pace(tmp_path: Path) -> None:
+    """Production timings: nothing is written during the 750 ms debounce, then once; a change
+    made in FileMaker meanwhile is merged (306) and written within the 1 request/s pace."""
+    settings = hub_settings(tmp_path / "data", server={"allow_anonymous": True})
+    record = record_key(DEMO_RECORD_UUID)
+    async with run_hub(settings) as hub:
+        emulator = hub.ctx.extras["emulator"]
+        record_id, _, before = await filemaker_values(hub, record)
+        async with YClient(sync_url(hub.ws_url, record)) as client:
+            await eventually(client.synced.is_set)
+            start = emulator.calls.last_seq
+            typed_at = time.time()
+            await client.edit(lambda d: d.get("Notes", type=Text).insert(0, "A "))
+            emulator.user_edit("Sales", "Invoices", int(record_id), {"Customer": "Set in FileMaker"})
+            await eventually(lambda: emulator_values(hub, record_id)["Notes"] == "A " + before["Notes"],
+                             timeout=10, what="written")
+            await eventually(lambda: client.fields()["Customer"] == "Set in FileMaker", what="merged into the client")
+            edits = emulator.calls.entries(since=start, action="edit")
+            assert edits[0].time - typed_at >= 0.7, "the first write waits for the 750 ms debounce"
+            times = [e.time for e in emulator.calls.entries(since=start) if e.path.endswith(f"/records/{record_id}")]
+            assert all(b - a >= 0.9 for a, b in zip(times, times[1:], strict=False)), times  # 1 request/s
