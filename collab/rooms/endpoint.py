@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 
 from collab.auth.principal import ANONYMOUS_EDITOR, Principal
 from collab.context import HubContext
-from collab.errors import AccessDenied, CloseCode, ProtocolError
+from collab.errors import AccessDenied, CloseCode, ProtocolError, StoreError
 from collab.records import RecordKey
 from collab.rooms.connection import AWAITING_STEP1, Connection
 from collab.rooms.registry import RoomRegistry
@@ -150,6 +150,9 @@ class SyncEndpoint:
                 room = await self.registry.acquire(record)
         except RoomUnavailable as exc:
             raise Refused(exc.close_code, exc.detail) from None
+        except StoreError as exc:
+            log.error("cannot load %s: %s", record, exc.detail)
+            raise Refused(CloseCode.TRY_AGAIN, "the hub's store is not available; try again") from None
         except TimeoutError:
             raise Refused(CloseCode.TRY_AGAIN, "loading the record took too long; try again") from None
         if len(room.connections) >= self.limits.max_connections_per_room:

@@ -99,9 +99,12 @@ class RoomRegistry:
         for observer in self.ctx.observers:
             hook = getattr(observer, "room_loaded", None)
             if hook is not None:
-                result = hook(room)
-                if inspect.isawaitable(result):
-                    await result
+                try:
+                    result = hook(room)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:  # one part's bug must not keep a record closed for everyone
+                    log.exception("room_loaded hook of %r failed for %s", observer, record)
         self._rooms[record] = room
         self.stats.rooms(len(self._rooms))
         return room

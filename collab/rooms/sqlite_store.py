@@ -68,7 +68,10 @@ class SqliteDocStore:
         db.register("rooms", MIGRATIONS)
 
     async def load(self, room: str) -> StoredRoom | None:
-        return await self.db.read(lambda conn: _load(conn, room))
+        try:
+            return await self.db.read(lambda conn: _load(conn, room))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read room {room}: {exc}") from exc
 
     async def create_if_absent(self, room: str, meta: RoomMeta, seed: bytes) -> StoredRoom:
         def job(conn: sqlite3.Connection) -> StoredRoom:
@@ -84,7 +87,10 @@ class SqliteDocStore:
             assert stored is not None
             return stored
 
-        return await self.db.write(job)
+        try:
+            return await self.db.write(job)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot create room {room}: {exc}") from exc
 
     def append(self, room: str, updates: Sequence[bytes]) -> asyncio.Future[None]:
         rows = [(room, update) for update in updates]
