@@ -25,6 +25,16 @@ __all__ = ["Poller"]
 log = logging.getLogger("collab.persist")
 
 
+class _Turn:
+    """Refresh calls of one record: how many asked, up to which one a read has answered."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.asked = 0
+        self.answered = 0
+        self.answer: tuple[list[str], str] | None = None
+
+
 class Poller:
     def __init__(self, service: WritebackService) -> None:
         self.service = service
@@ -34,6 +44,7 @@ class Poller:
         self.bucket = TokenBucket(settings.max_polls_per_second)
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self._turns: dict[RecordKey, _Turn] = {}
         service.on_activity = self.activity
 
     def activity(self, slot: Slot, *, loaded: bool = False) -> None:
@@ -52,7 +63,27 @@ class Poller:
             await asyncio.gather(self.task, return_exceptions=True)
 
     async def refresh(self, record: RecordKey) -> tuple[list[str], str]:
-        """Re-read the record now and merge FileMaker's changes; (changed fields, modId)."""
+        """Re-read the record now and merge FileMaker's changes; (changed fields, modId).
+
+        A burst of notifications for one record costs one read per round: a caller takes the
+        answer of a read that started after it asked, else runs one itself.
+        """
+        turn = self._turns.setdefault(record, _Turn())
+        turn.asked += 1
+        ticket = turn.asked
+        try:
+            async with turn.lock:
+                if turn.answered >= ticket and turn.answer is not None:
+                    return turn.answer
+                started = turn.asked
+                turn.answer = await self._refresh(record)
+                turn.answered = started
+                return turn.answer
+        finally:
+            if not turn.lock.locked() and turn.answered >= turn.asked:
+                self._turns.pop(record, None)
+
+    async def _refresh(self, record: RecordKey) -> tuple[list[str], str]:
         service = self.service
         async with service.ctx.rooms.open(record) as room:
             slot = service.slot(record)

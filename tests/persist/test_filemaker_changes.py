@@ -40,6 +40,17 @@ async def test_refresh_merges_at_once(tmp_path: Path) -> None:
             assert loop.time() - answered < 1.0
             again = await http.post(url, headers={"X-API-Key": hub.settings.server.api_key})
             assert again.json()["changed"] == []
+            # A burst of notifications shares reads: at most two rounds for ten calls.
+            emulator.user_edit("Sales", "Invoices", int(record_id), {"Customer": "Burst Co"})
+            start = emulator.calls.last_seq
+            burst = await asyncio.gather(
+                *(http.post(url, headers={"X-API-Key": hub.settings.server.api_key}) for _ in range(10))
+            )
+            assert all(r.status_code == 200 for r in burst)
+            assert sum(r.json()["changed"] == ["Customer"] for r in burst) >= 1
+            reads = [e for e in emulator.calls.entries(since=start) if e.action in ("get", "find")]
+            assert len(reads) <= 2 * 2, reads  # a read is a GET by recordId (or a find by key)
+            await eventually(lambda: client.fields()["Customer"] == "Burst Co", timeout=1.0)
             missing = await http.post(
                 "/api/records/Sales/Invoices/no-such-key/refresh", headers={"X-API-Key": hub.settings.server.api_key}
             )
