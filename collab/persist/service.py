@@ -233,7 +233,7 @@ class WritebackService:
                 types = await self.exchange.field_types(room)
                 changed, state_vector = self.exchange.changes(room, base, types)
                 if not changed:
-                    await self._done(slot, generation, edits)
+                    await self._done(slot, room, base, generation, edits)
                     return
                 try:
                     written = await self.exchange.write(room, base, changed, types, state_vector)
@@ -263,12 +263,16 @@ class WritebackService:
             room.send_control(saved)
         await emit_event(self.ctx, "record.saved", record, {"mod_id": written.base.mod_id, "fields": written.fields})
 
-    async def _done(self, slot: Slot, generation: int, edits: int) -> None:
-        """Nothing to send: the document already equals the base."""
+    async def _done(self, slot: Slot, room: RoomHandle, base: Base, generation: int, edits: int) -> None:
+        """Nothing to send: the document already equals the base (FileMaker has it all)."""
         cleared = await self.outbox.clear(slot.record, generation)
         if cleared and slot.edits != edits:
             self._bump(slot)
+        was_waiting = slot.waiting is not None
         slot.saved(cleared and slot.edits == edits, time.monotonic())
+        if was_waiting:
+            # Clients showing "waiting for FileMaker" learn it is over.
+            room.send_control(Saved(mod_id=base.mod_id, state_vector=base64.b64encode(room.doc.get_state()).decode()))
 
     async def merge_found(self, slot: Slot, room: RoomHandle, found: Any) -> list[str]:
         """FileMaker changed the record: merge it into the document; the base becomes FileMaker's."""
