@@ -52,7 +52,8 @@ class Poller:
         now = time.monotonic()
         slot.poll_interval = self.min
         slot.next_poll = now if loaded else min(slot.next_poll or now + self.min, now + self.min)
-        self.wake.set()
+        if loaded:
+            self.wake.set()  # otherwise the loop's next scan (at most poll_min away) finds it
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="writeback poller")

@@ -159,6 +159,7 @@ class WritebackService:
         if not self.settings.enabled:
             return
         slot = self.slot(record)
+        was_dirty = slot.dirty
         slot.touch(time.monotonic())
         self._bump(slot)
         if slot.parked and room is not None and slot.unpark_on(room.values()):
@@ -166,7 +167,8 @@ class WritebackService:
         if self.on_activity is not None:
             self.on_activity(slot)
         self._drive(slot)
-        self._gauge()
+        if not was_dirty:
+            self._gauge()  # counts all slots: only on the clean -> dirty step, not per keystroke
 
     def _bump(self, slot: Slot) -> None:
         """Bump the durable row. While one bump is queued, later edits share the next one: every
