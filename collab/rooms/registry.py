@@ -143,9 +143,6 @@ class RoomRegistry:
             self._unloading.pop(room.record, None)
             self.stats.rooms(len(self._rooms))
 
-    def settled(self, room: Room) -> None:
-        """Everything the room handed to the store is committed (hook for future use)."""
-
     def fail(self, room: Room, reason: str) -> None:
         """Drop a room whose memory can no longer be trusted; the next open reloads the store."""
         if room.closing:

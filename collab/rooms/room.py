@@ -1,25 +1,22 @@
-"""A loaded room: one record's document, its connections, and the path every change takes.
+"""A loaded room: one record's document, its connections, and what clients send it.
 
-Every change, whatever its origin, goes through :meth:`Room._change`, the one place that asks
-``Origin.stored`` and ``Origin.relayed_to_peers``. Changes collect during an event-loop turn
-and :meth:`Room._flush` handles them together: each frame is encoded once for all recipients
-(several updates are merged into one), the turn's updates go to the store as one job, and
-``Stored`` acks and ``update_stored`` hooks run only after that job committed.
+Inbound messages are checked here (sync step 1 and the generation rule, write permission,
+decode before apply, awareness); every accepted change then goes to the room's
+:class:`~collab.rooms.pipeline.ChangePipeline`, which relays, stores, acks and notifies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from functools import partial
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from pycrdt import Doc, merge_updates
 
 from collab.document import read_values
 from collab.errors import CloseCode, ProtocolError, StoreError
-from collab.protocol.control import Control, Hello, Rejected, Reset, Stored
+from collab.protocol.control import Control, Hello, Rejected, Reset
 from collab.protocol.origin import Origin
 from collab.protocol.sync import (
     AWARENESS,
@@ -32,13 +29,13 @@ from collab.protocol.sync import (
     parse_awareness,
     parse_frame,
     step1_frame,
-    update_frame,
 )
 from collab.records import RecordKey
 from collab.rooms import checks
 from collab.rooms.awareness import RoomAwareness
 from collab.rooms.connection import AWAITING_STEP1, RESETTING, SYNCED, Connection
 from collab.rooms.hooks import ConnectionInfo, SeedInfo
+from collab.rooms.pipeline import ChangePipeline
 from collab.rooms.store import RoomMeta, StoredRoom
 from collab.settings import LayoutSettings
 
@@ -78,17 +75,9 @@ class Room:
         self.awareness = RoomAwareness()
         self.holders = 0
         self.closing = False
-        self.log_count = stored.log_count
-        self.log_bytes = stored.log_bytes
         self.unload_timer: asyncio.TimerHandle | None = None
         self._conns: dict[str, Connection] = {}
-        self._relay: list[tuple[bytes, Connection | None]] = []
-        self._store: list[bytes] = []
-        self._acks: dict[Connection, int] = {}
-        self._notify: list[tuple[bytes, Origin]] = []
-        self._scheduled = False
-        self._pending = 0
-        self._last_commit: asyncio.Future[None] | None = None
+        self.pipeline = ChangePipeline(self, log_count=stored.log_count, log_bytes=stored.log_bytes)
 
     # -- RoomHandle ------------------------------------------------------------------------
 
@@ -102,7 +91,7 @@ class Room:
     @property
     def unstored(self) -> bool:
         """Anything applied in memory that is not committed yet."""
-        return bool(self._store) or self._pending > 0
+        return self.pipeline.unstored
 
     def values(self) -> dict[str, Any]:
         return read_values(self.doc, self.layout)
@@ -126,8 +115,8 @@ class Room:
             return b""
         update = captured[0] if len(captured) == 1 else merge_updates(*captured)
         self._change(update, origin, None)
-        self._flush()
-        commit = self._last_commit
+        self.pipeline.flush()
+        commit = self.pipeline.last_commit
         if origin.stored and commit is not None:
             await asyncio.shield(commit)
             if commit.exception() is not None:
@@ -230,14 +219,12 @@ class Room:
             return  # RESETTING: the client may still send what we told it to drop
         conn.seq += 1
         if payload == EMPTY_UPDATE:
-            self._acks[conn] = conn.seq
-            self._schedule()
+            self.pipeline.ack(conn, conn.seq)
             return
         denied = self._write_denied(conn)
         if denied is not None:
             if checks.is_noop(self.doc, payload):
-                self._acks[conn] = conn.seq
-                self._schedule()
+                self.pipeline.ack(conn, conn.seq)
                 return
             self._deny(conn, denied)
             return
@@ -247,7 +234,7 @@ class Room:
             conn.close(CloseCode.POLICY, "update crashed the CRDT engine")  # before the others' 1012
             self.registry.fail(self, "the CRDT engine panicked on an update")
             raise ProtocolError("update crashed the CRDT engine") from None
-        self._acks[conn] = conn.seq
+        self.pipeline.ack(conn, conn.seq)
         self._change(payload, conn.origin, conn)
 
     def _awareness(self, conn: Connection, payload: bytes) -> None:
@@ -276,110 +263,19 @@ class Room:
         else:
             conn.close(CloseCode.READ_ONLY, f"read-only: {reason}; your edit was not applied")
 
-    # -- the one path of every change ------------------------------------------------------
+    # -- changes ---------------------------------------------------------------------------
 
     def _change(self, update: bytes, origin: Origin, sender: Connection | None) -> None:
-        self._relay.append((update, sender))
-        if origin.stored:
-            self._store.append(update)
-        if origin.relayed_to_peers:
-            self.registry.publish(self, update)
-        self._notify.append((update, origin))
-        self._schedule()
+        self.pipeline.change(update, origin, sender)
 
     def apply_peer(self, update: bytes, origin: Origin) -> None:
         """An update from another hub (already stored there) or any non-connection source."""
         checks.apply(self.doc, update)
         self._change(update, origin, None)
 
-    def _schedule(self) -> None:
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        if not self._scheduled:
-            return
-        self._scheduled = False
-        relay, self._relay = self._relay, []
-        if relay:
-            self._broadcast(relay)
-        store, self._store = self._store, []
-        acks, self._acks = self._acks, {}
-        notify, self._notify = self._notify, []
-        if store:
-            try:
-                commit = self.registry.store.append(self.record.room, store)
-            except StoreError as exc:  # the store is stopped: memory now holds unstored state
-                log.error("cannot store updates of %s: %s", self.record, exc.detail)
-                self.registry.fail(self, "the store refused the updates")
-                return
-            self._track(commit, acks, notify)
-            self.log_count += len(store)
-            self.log_bytes += sum(map(len, store))
-            self._maybe_compact()
-        elif acks or notify:
-            last = self._last_commit
-            if last is not None and not last.done():
-                last.add_done_callback(lambda _f: self._deliver(acks, notify))
-            else:
-                self._deliver(acks, notify)
-
-    def _broadcast(self, relay: list[tuple[bytes, Connection | None]]) -> None:
-        if len(relay) == 1:
-            update, skip = relay[0]
-        else:
-            senders = {sender for _, sender in relay}
-            update = merge_updates(*(u for u, _ in relay))
-            skip = next(iter(senders)) if len(senders) == 1 else None
-        frame = update_frame(update)
-        sent = 0
-        for conn in self._conns.values():
-            if conn is not skip:
-                conn.push_sync(frame)
-                sent += 1
-        stats = self.registry.stats
-        stats.messages_out += sent
-        stats.bytes_out += sent * len(frame)
-
-    def _maybe_compact(self) -> None:
-        limits = self.registry.settings.store
-        if self.log_count < limits.compact_after_updates and self.log_bytes < limits.compact_after_bytes:
-            return
-        # Every update in the doc has been handed to the store already, and the store keeps
-        # call order, so this snapshot may replace the whole log.
-        commit = self.registry.store.compact(self.record.room, self.doc.get_update())
-        self._track(commit, {}, [])
-        self.log_count = 0
-        self.log_bytes = 0
-
-    def _track(self, commit: asyncio.Future[None], acks: dict[Connection, int], notify: list[tuple[bytes, Origin]]) -> None:
-        self._pending += 1
-        self._last_commit = commit
-        commit.add_done_callback(partial(self._committed, acks, notify))
-
-    def _committed(
-        self, acks: dict[Connection, int], notify: list[tuple[bytes, Origin]], commit: asyncio.Future[None]
-    ) -> None:
-        self._pending -= 1
-        if commit.cancelled() or commit.exception() is not None:
-            error = None if commit.cancelled() else commit.exception()
-            log.error("store commit for %s failed: %s", self.record, error)
-            self.registry.fail(self, "the store could not commit")
-            return
-        self._deliver(acks, notify)
-        if self._pending == 0:
-            self.registry.settled(self)
-
-    def _deliver(self, acks: dict[Connection, int], notify: list[tuple[bytes, Origin]]) -> None:
-        for conn, seq in acks.items():
-            if conn.control:
-                conn.push_control(control_frame(Stored(seq=seq)))
-        for update, origin in notify:
-            self.registry.notify("update_stored", self, update, origin)
+    def live_connections(self) -> Iterable[Connection]:
+        return self._conns.values()
 
     async def settle(self) -> None:
         """Wait until everything handed to the store so far is committed (or failed)."""
-        self._flush()
-        while self._last_commit is not None and not self._last_commit.done():
-            await asyncio.wait([self._last_commit])
+        await self.pipeline.settle()

@@ -155,7 +155,7 @@ class Harness:
             await asyncio.sleep(0)
             busy = False
             for room in self.registry.all_loaded():
-                if room.unstored or room._scheduled:
+                if room.unstored or room.pipeline.scheduled:
                     busy = True
                 for conn in room.connections:
                     assert isinstance(conn, Connection)
@@ -175,7 +175,7 @@ class Harness:
             if room.unload_timer is not None:
                 room.unload_timer.cancel()
             room.closing = True
-            room._scheduled = False  # a crash: whatever was not flushed is gone
+            room.pipeline.scheduled = False  # a crash: whatever was not flushed is gone
         self.registry = RoomRegistry(self.ctx, self.store)
 
     async def quiesce(self, peers: list[Peer]) -> None:
