@@ -348,7 +348,9 @@ def scenario_s1(pr: PeerRun, tag: str) -> dict[str, Any]:
         for i, n in enumerate(s["readers"]):
             sizes = {"readers": n, "seconds": s["seconds"], "rate": s["rate"]}
             out[str(n)] = pr.loadgen(pr.client_config("S1", [rooms[i]], sizes))
-            log(f"  S1 N={n}: p99 after 1 s {fmt(out[str(n)]['after_1s_ms']['p99'])} ms, lost {out[str(n)]['lost']}")
+            r = out[str(n)]
+            log(f"  S1 N={n}: p50 {fmt(r['latency_ms']['p50'])} ms, p99 after 1 s {fmt(r['after_1s_ms']['p99'])} ms, "
+                f"lost {r['lost']}; CPU share server {r['server_cpu_share']:.2f}, clients {r['client_cpu_share']:.2f}")
     finally:
         pr.stop()
     return out
@@ -371,7 +373,8 @@ def scenario_s2(pr: PeerRun, tag: str, scenario: str = "S2") -> dict[str, Any]:
                 "pollMs": s["pollMs"],
             }
         res = pr.loadgen(pr.client_config(scenario, rooms, s, **extra))
-        log(f"  {scenario}: {res['delivered_per_s']:.0f} delivered/s, {fmt(res['server_cpu_us_per_delivery'])} µs CPU each, lost {res['lost']}")
+        log(f"  {scenario}: {res['delivered_per_s']:.0f} delivered/s, {fmt(res['server_cpu_us_per_delivery'])} µs CPU each, "
+            f"lost {res['lost']}; CPU share server {res['server_cpu_share']:.2f}, clients {res['client_cpu_share']:.2f}")
         return res
     finally:
         pr.stop()

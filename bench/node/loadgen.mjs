@@ -166,6 +166,8 @@ async function s1 (cfg) {
     })
   }
   const text = writer.doc.getText('Notes')
+  const cpuStart = process.cpuUsage()
+  const serverCpu0 = procCpuSeconds(cfg.serverPid)
   t0 = now()
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate
@@ -177,7 +179,13 @@ async function s1 (cfg) {
   const expected = total * readers.length
   const deadline = now() + 5000
   while (received < expected && now() < deadline) await sleep(20)
+  const wall = (now() - t0) / 1000
+  const cpu = process.cpuUsage(cpuStart)
   const result = {
+    // Share of one core the load generator / the server used while the edits ran: near 1
+    // means that side, not the other, bounds the latency.
+    client_cpu_share: (cpu.user + cpu.system) / 1e6 / wall,
+    server_cpu_share: (procCpuSeconds(cfg.serverPid) - serverCpu0) / wall,
     readers: n,
     synced_readers: syncedReaders,
     edits: total,
@@ -273,6 +281,7 @@ async function s2 (cfg, { control = false } = {}) {
   clients.forEach((c, i) => { if (peersOf[i] > 0) for (let k = 0; k < inflight; k++) sendOne(i) })
   await sleep(warmup * 1000)
   const cpu0 = procCpuSeconds(cfg.serverPid)
+  const clientCpu0 = process.cpuUsage()
   windowStart = now()
   measuring = true
   let markers = null
@@ -281,6 +290,7 @@ async function s2 (cfg, { control = false } = {}) {
   measuring = false
   const windowSeconds = (now() - windowStart) / 1000
   const cpu1 = procCpuSeconds(cfg.serverPid)
+  const clientCpu = process.cpuUsage(clientCpu0)
   running = false
   const deadline = now() + 5000
   while (delivered < expectedDeliveries && now() < deadline) await sleep(20)
@@ -295,6 +305,8 @@ async function s2 (cfg, { control = false } = {}) {
     window_s: windowSeconds,
     delivered_per_s: deliveredInWindow / windowSeconds,
     server_cpu_s: cpu1 - cpu0,
+    server_cpu_share: (cpu1 - cpu0) / windowSeconds,
+    client_cpu_share: (clientCpu.user + clientCpu.system) / 1e6 / windowSeconds,
     server_cpu_us_per_delivery: deliveredInWindow ? ((cpu1 - cpu0) * 1e6) / deliveredInWindow : null
   }
   if (control) {
