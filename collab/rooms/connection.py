@@ -184,6 +184,8 @@ class Connection:
             return
         self._close = (int(code), reason[:120])
         self._ctl = self._sync = None
+        if self.room is not None:  # counted here so every reason (slow, flood, reset) shows
+            self.room.registry.stats.closed(int(code))
         self._aw.clear()
         self.queued_bytes = 0
         self._kick()

@@ -194,7 +194,6 @@ class SyncEndpoint:
 
     def _close(self, conn: Connection, code: int, reason: str) -> None:
         log.info("closing connection %s (%s): %s", conn.id, code, reason)
-        self.registry.stats.closed(code)
         conn.close(code, reason)
 
     # -- timeouts and metrics --------------------------------------------------------------
