@@ -202,7 +202,8 @@ def _check_pacing(entries: list[Any], ids: list[str], wb: Any) -> None:
         for i, t in enumerate(times):
             window = [u for u in times[i:] if u - t < 1.0]
             assert len(window) <= wb.max_requests_per_second_per_record + 1
-    times = [e.time for e in entries]
+    # The test's own checks read FileMaker with finds; the hub's traffic is record GETs and PATCHes.
+    times = [e.time for e in entries if "/records/" in e.path]
     for i, t in enumerate(times):
         assert len([u for u in times[i:] if u - t < 1.0]) <= wb.max_requests_per_second + 1
 
