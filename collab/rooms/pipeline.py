@@ -35,9 +35,12 @@ _Notes = list[tuple[bytes, Origin]]
 
 
 class ChangePipeline:
-    def __init__(self, room: Room, *, log_count: int, log_bytes: int) -> None:
+    def __init__(self, room: Room, *, log: list[bytes]) -> None:
         self.room = room
         self.registry = room.registry
+        #: The stored log since the last snapshot: compaction merges it in (see _maybe_compact).
+        self._log = log
+        log_count, log_bytes = len(log), sum(map(len, log))
         #: Log entries and bytes since the last snapshot (what compaction counts).
         self.log_count = log_count
         self.log_bytes = log_bytes
@@ -92,6 +95,7 @@ class ChangePipeline:
                 self.registry.fail(self.room, "the store refused the updates")
                 return
             self._track(commit, acks, notify)
+            self._log.extend(store)
             self.log_count += len(store)
             self.log_bytes += sum(map(len, store))
             self._maybe_compact()
@@ -124,8 +128,12 @@ class ChangePipeline:
         if self.log_count < limits.compact_after_updates and self.log_bytes < limits.compact_after_bytes:
             return
         # Every update in the doc has been handed to the store already, and the store keeps
-        # call order, so this snapshot may replace the whole log.
-        commit = self.registry.store.compact(self.room.record.room, self.room.doc.get_update())
+        # call order, so this snapshot may replace the whole log. yrs leaves pending structs
+        # (updates whose dependencies have not arrived) out of get_update(); merging the log
+        # back in keeps them, and costs nothing for what the document already holds.
+        snapshot = merge_updates(self.room.doc.get_update(), *self._log)
+        self._log = []
+        commit = self.registry.store.compact(self.room.record.room, snapshot)
         self._track(commit, {}, [])
         self.log_count = 0
         self.log_bytes = 0

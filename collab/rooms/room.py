@@ -77,7 +77,8 @@ class Room:
         self.closing = False
         self.unload_timer: asyncio.TimerHandle | None = None
         self._conns: dict[str, Connection] = {}
-        self.pipeline = ChangePipeline(self, log_count=stored.log_count, log_bytes=stored.log_bytes)
+        log = stored.updates[len(stored.updates) - stored.log_count :] if stored.log_count else []
+        self.pipeline = ChangePipeline(self, log=log)
 
     # -- RoomHandle ------------------------------------------------------------------------
 

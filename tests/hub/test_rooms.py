@@ -164,3 +164,33 @@ async def test_panic_reloads_the_room_from_the_store(tmp_path: Path) -> None:
             await wait_for(fresh.synced.is_set)
             assert fresh.text() == "safe hello"
         assert checks.is_panic(PanicException()) and not checks.is_panic(KeyboardInterrupt())
+
+
+async def test_compaction_keeps_pending_updates() -> None:
+    """An acked update whose dependencies have not arrived yet survives compaction and a reload."""
+    from tests.hub.conftest import bare_settings
+    from tests.hub.harness import RECORD, Harness, Peer
+
+    harness = Harness(settings=bare_settings(Path("/nonexistent"), store={"compact_after_updates": 2}))
+    await harness.seed()
+    writer, relay = Peer("writer"), Peer("relay")
+    await harness.connect(writer)
+    await harness.connect(relay)
+    await harness.quiesce([writer, relay])
+    writer.edit(0, 0, "first ")  # u1: held back
+    writer.edit(0, 6, "second ")  # u2: depends on u1
+    u1, u2 = writer.outbox[-2], writer.outbox[-1]
+    relay.outbox += [u2, u2]  # another connection delivers u2 early, twice: compaction runs
+    harness.up(relay, 0)
+    harness.up(relay, 0)
+    await harness.turn()
+    stored = await harness.store.load(RECORD.room)
+    assert stored is not None and stored.log_count == 0  # compacted
+    relay.outbox.append(u1)
+    harness.up(relay, 0)
+    await harness.turn()
+    restarted = Harness(harness.store, harness.settings)
+    room = await restarted.registry.acquire(RECORD)
+    assert room.values()["Notes"].startswith("first second ")
+    for peer in (writer, relay):
+        await harness.disconnect(peer)
