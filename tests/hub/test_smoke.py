@@ -22,3 +22,11 @@ async def test_two_clients_sync_and_ack(hub: RunningHub) -> None:
         assert b.controls == []
     room = hub.ctx.rooms.loaded(record)
     assert room is not None and room.values()["Notes"] == "hello world"
+
+
+async def test_percent_encoded_key(hub: RunningHub) -> None:
+    record = await preseed(hub, key="INV/2026 #7 é")
+    assert record.room == "Sales/Invoices/INV%2F2026%20%237%20%C3%A9"
+    async with YClient(sync_url(hub.ws_url, record)) as client:
+        await wait_for(client.synced.is_set)
+        assert client.fields()["UUID"] == "INV/2026 #7 é"
