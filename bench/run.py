@@ -368,6 +368,7 @@ def scenario_s2(pr: PeerRun, tag: str, scenario: str = "S2") -> dict[str, Any]:
                 "base": base,
                 "layout": collab_prep.LAYOUT,
                 "token": pr.fm_token,
+                "control": f"{pr.server.fm_http}/fmi/emulator",  # type: ignore[union-attr]
                 "records": [{"key": k, "recordId": pr.record_ids[k]} for k in rooms],
                 "timeoutMs": s["timeoutMs"],
                 "pollMs": s["pollMs"],

@@ -359,7 +359,21 @@ async function fileMakerMarkers (cfg, clients) {
     return null
   }))
   const found = results.filter((v) => v !== null)
-  return { markers: picks.length, landed: found.length, ms: summary(found) }
+  const out = { markers: picks.length, landed: found.length, ms: summary(found) }
+  if (fm.control) {
+    // What the hub asked FileMaker for meanwhile (the emulator's call log).
+    try {
+      const res = await fetch(`${fm.control}/calls`)
+      const body = await res.json()
+      const counts = {}
+      for (const call of body.calls || []) {
+        const key = `${call.method || ''} ${call.action || ''} ${call.code ?? call.status ?? ''}`.trim()
+        counts[key] = (counts[key] || 0) + 1
+      }
+      out.calls = counts
+    } catch (err) { out.calls = String(err) }
+  }
+  return out
 }
 
 // ---------------------------------------------------------------- S3 idle connections
