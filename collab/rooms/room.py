@@ -119,9 +119,10 @@ class Room:
         self.pipeline.flush()
         commit = self.pipeline.last_commit
         if origin.stored and commit is not None:
-            await asyncio.shield(commit)
-            if commit.exception() is not None:
-                raise StoreError(f"could not store the edit of {self.record}")
+            await asyncio.wait([commit])  # never cancels the commit itself
+        if self.closing or (commit is not None and (commit.cancelled() or commit.exception() is not None)):
+            # The room was dropped (it reloads from the store on the next open).
+            raise StoreError(f"could not store the edit of {self.record}")
         return update
 
     def send_control(self, message: Control, *, to: str | None = None) -> None:

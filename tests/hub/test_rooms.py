@@ -194,3 +194,37 @@ async def test_compaction_keeps_pending_updates() -> None:
     assert room.values()["Notes"].startswith("first second ")
     for peer in (writer, relay):
         await harness.disconnect(peer)
+
+
+async def test_failed_commit_raises_and_reloads_from_the_store() -> None:
+    """A commit that fails is never acknowledged; the room reloads without the lost change."""
+    from collab.errors import StoreError
+    from collab.rooms.store import MemoryDocStore
+    from tests.hub.harness import RECORD, Harness
+
+    class FlakyStore(MemoryDocStore):
+        fail_next = False
+
+        def append(self, room: str, updates: Any) -> asyncio.Future[None]:
+            if not self.fail_next:
+                return super().append(room, updates)
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future.set_exception(StoreError("disk full"))
+            return future
+
+    store = FlakyStore()
+    harness = Harness(store)
+    await harness.seed()
+    room = await harness.registry.acquire(RECORD)
+    await room.edit(lambda d: d.get("Notes", type=Text).insert(0, "kept "), Origin(OriginKind.SERVER))
+    store.fail_next = True
+    try:
+        await room.edit(lambda d: d.get("Notes", type=Text).insert(0, "lost "), Origin(OriginKind.SERVER))
+    except StoreError:
+        pass
+    else:
+        raise AssertionError("a failed commit must raise StoreError")
+    store.fail_next = False
+    await wait_for(lambda: harness.registry.loaded(RECORD) is None)
+    again = await harness.registry.acquire(RECORD)
+    assert again is not room and again.values()["Notes"] == "kept seed text"
