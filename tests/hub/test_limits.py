@@ -113,3 +113,14 @@ def test_token_bucket() -> None:
     assert all(conn.take_token(start) for _ in range(5))
     assert not conn.take_token(start)
     assert conn.take_token(start + 0.11)  # a token is back after 1/rate seconds
+
+
+async def test_permessage_deflate_is_refused(tmp_path: Path) -> None:
+    """T11 b: the hub never negotiates compression, so a deflate bomb cannot happen."""
+    import websockets
+
+    async with bare_hub(tmp_path) as hub:
+        record = await preseed(hub)
+        async with websockets.connect(sync_url(hub.ws_url, record), compression="deflate") as ws:
+            assert ws.protocol.extensions == []
+            assert "permessage-deflate" not in (ws.response.headers.get("Sec-WebSocket-Extensions") or "")
