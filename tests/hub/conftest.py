@@ -31,7 +31,9 @@ def bare_settings(data_dir: Path, **sections: Mapping[str, Any]) -> Settings:
     """A hub without the emulator: anonymous editors, FileMaker pointed at nothing."""
     server = {"secret": "s" * 32, "allow_anonymous": True, **sections.pop("server", {})}
     filemaker = {"url": "http://127.0.0.1:9", **sections.pop("filemaker", {})}
-    return hub_settings(data_dir, demo=False, server=server, filemaker=filemaker, **sections)
+    # No FileMaker behind it: write-back would only retry until its shutdown deadline.
+    writeback = {"enabled": False, **sections.pop("writeback", {})}
+    return hub_settings(data_dir, demo=False, server=server, filemaker=filemaker, writeback=writeback, **sections)
 
 
 def _core_order() -> list[ModuleType]:

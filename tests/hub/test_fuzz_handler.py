@@ -80,7 +80,7 @@ async def _feed(inputs: list[bytes]) -> None:
         await harness.disconnect(peer)
 
 
-@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames)
 def test_fuzzed_frames_into_the_handler(inputs: list[bytes]) -> None:
     asyncio.run(_feed(inputs))

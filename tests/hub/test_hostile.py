@@ -140,7 +140,7 @@ async def test_flood_is_closed_and_others_keep_working(tmp_path: Path) -> None:
         await _still_fine(hub, a, b, "after-flood")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(data=st.binary(min_size=1, max_size=200))
 async def test_fuzzed_frames_over_websocket(data: bytes) -> None:
     """End-to-end fuzz (CI-sized): random frames after a valid handshake never crash the hub."""

@@ -78,13 +78,13 @@ def _same_vector(a: Doc[Any], b: Doc[Any]) -> bool:
     return parse_state_vector(a.get_state()) == parse_state_vector(b.get_state())
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(step, max_size=60))
 def test_convergence_memory_store(program: list[tuple[Any, ...]]) -> None:
     asyncio.run(_run(program, Harness()))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(program=st.lists(step, max_size=40))
 def test_convergence_sqlite_store(program: list[tuple[Any, ...]], tmp_path: Path) -> None:
     async def main() -> None:
