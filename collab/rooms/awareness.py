@@ -44,6 +44,12 @@ class RoomAwareness:
                 owned.add(entry.client)
             elif owner != connection_id:
                 continue
+            if entry.state != _NULL:
+                # Other clients JSON.parse every state; one that does not parse would throw there.
+                try:
+                    msgspec.json.decode(entry.state)
+                except msgspec.DecodeError:
+                    raise ProtocolError("awareness state is not valid JSON") from None
             current = self._states.get(entry.client)
             if current is not None and entry.clock < current[0]:
                 continue  # stale: y-protocols ignores older clocks too

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from pycrdt import Text
 
 from collab.errors import CloseCode
-from collab.protocol.sync import step1_frame, update_frame, var_uint
+from collab.protocol.sync import (
+    AwarenessEntry,
+    awareness_frame,
+    encode_awareness,
+    step1_frame,
+    update_frame,
+    var_uint,
+)
 from tests.hub.conftest import bare_hub, preseed
 from tests.hub.ysync import YClient, sync_url, wait_for
 from tests.support.server import RunningHub
@@ -29,6 +36,8 @@ KNOWN_BAD: dict[str, list[bytes]] = {
     "trailing garbage": [update_frame(b"\x00\x00") + b"\x01"],
     "unknown sync step": [bytes([0, 9, 0])],
     "control from client": [bytes([100, 2]) + b"{}"],
+    "awareness state not JSON": [awareness_frame(encode_awareness([AwarenessEntry(1234, 1, b"{not json")]))],
+    "awareness count bomb": [awareness_frame(bytes([255, 255, 255, 255, 15]))],
 }
 
 

@@ -127,3 +127,31 @@ async def test_concurrent_first_joins_with_official_clients(demo_hub: RunningHub
             assert states[0]["fields"]["UUID"] == record.key
             stored = await demo_hub.ctx.rooms.store.load(record.room)
             assert stored is not None and stored.log_count == 1, r  # one seed per record
+
+
+async def test_official_clients_survive_hostile_peers(hub: RunningHub) -> None:
+    """T10 end to end: every known-bad payload, and the official clients never notice."""
+    from collab.errors import CloseCode
+    from tests.hub.test_hostile import KNOWN_BAD
+
+    record = await preseed(hub)
+    async with NodeClients() as node:
+        for cid in ("a", "b"):
+            await node.call("open", id=cid, url=f"{hub.ws_url}/sync", room=record.room, params={})
+        await wait_for(lambda: node.synced("a") and node.synced("b"))
+        for name, frames in KNOWN_BAD.items():
+            async with YClient(sync_url(hub.ws_url, record)) as attacker:
+                await wait_for(attacker.synced.is_set)
+                for frame in frames:
+                    await attacker.send_raw(frame)
+                assert await attacker.wait_closed(5) == CloseCode.POLICY, name
+        await node.call("insert", id="a", field="Notes", index=0, text="still here ")
+
+        async def b_sees() -> bool:
+            return (await node.state("b", ["Notes"]))["texts"]["Notes"].startswith("still here ")
+
+        async with asyncio.timeout(10):
+            while not await b_sees():
+                await asyncio.sleep(0.05)
+        assert node.closes("a") == [] and node.closes("b") == []
+        assert node.proc is not None and node.proc.returncode is None
