@@ -16,11 +16,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collab.context import HubContext
 from collab.errors import CloseCode
 from collab.records import RecordKey
+from collab.rooms.hooks import RoomHandle, RoomRegistryHandle
 from collab.rooms.room import Room
 from collab.rooms.seeding import RoomUnavailable, load_or_seed
 from collab.rooms.stats import SyncStats
@@ -48,7 +49,7 @@ class RoomRegistry:
         room = self._rooms.get(record)
         return None if room is None or room.closing else room
 
-    def all_loaded(self) -> list[Room]:
+    def all_loaded(self) -> list[RoomHandle]:
         return [room for room in self._rooms.values() if not room.closing]
 
     @asynccontextmanager
@@ -181,3 +182,10 @@ class RoomRegistry:
 
     def publish(self, room: Room, update: bytes) -> None:
         """Relay to other hub processes. Single-process for now: nothing to do."""
+
+
+if TYPE_CHECKING:
+
+    def _conforms(registry: RoomRegistry, room: Room) -> tuple[RoomRegistryHandle, RoomHandle]:
+        """mypy checks that the hub implements the seams other parts code against."""
+        return registry, room
