@@ -37,7 +37,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "S4": {"updates": 400, "warmRepeats": 2},
         "S5": {"rooms": 2, "clientsPerRoom": 3, "timeoutMs": 5000},
         "S6": {"rooms": 2, "clientsPerRoom": 2, "inflight": 1, "warmup": 0.3, "seconds": 1.0, "markers": 1,
-               "timeoutMs": 10000, "pollMs": 50},
+               "timeoutMs": 20000, "pollMs": 50},
     },
     "full": {
         "S1": {"readers": [10, 50, 200], "seconds": 5, "rate": 50},
@@ -237,6 +237,7 @@ class PeerRun:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        self.fm_token = ""  # Data API sessions do not survive the emulator process
 
     # --- rooms
 
