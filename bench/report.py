@@ -84,6 +84,18 @@ RATIO_ROWS = {
 }
 
 
+#: The goals of issue 8 (absolute, from the y-websocket server's numbers on the issue's
+#: machine); on another machine the ratio collab / y-websocket server <= 1 is the test.
+GOALS = {
+    "S1 N=200 p99 after 1st s, ms": "<= 6.3",
+    "S2 server CPU µs / delivered update": "<= 13",
+    "S3 KB / connection, 1 record each": "<= 22",
+    "S3 KB / connection, 10 per record": "<= 22",
+    "S4 step1 -> step2, ms (first client)": "<= 5",
+    "S5 synced + converged (of 15)": "15",
+}
+
+
 def load(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
 
@@ -107,14 +119,14 @@ def tables(result: dict[str, Any]) -> tuple[list[str], list[list[str]], list[lis
     peers: list[str] = result["meta"]["peers"]
     labels = result["meta"].get("labels", {})
     runs = result["runs"]
-    header = ["", *[labels.get(p, p) for p in peers]]
+    header = ["", *[labels.get(p, p) for p in peers], "goal (collab)"]
     values: list[list[str]] = []
     ratios: list[list[str]] = []
     for label, extract, digits, _lower in METRICS:
         per_peer = {p: [v for run in runs if (v := extract(run["peers"].get(p, {}))) is not None] for p in peers}
         if not any(per_peer.values()):
             continue
-        values.append([label, *[_cell(per_peer[p], digits) for p in peers]])
+        values.append([label, *[_cell(per_peer[p], digits) for p in peers], GOALS.get(label, "")])
         if label in RATIO_ROWS and "collab" in peers:
             row = [label]
             for p in peers:
@@ -128,7 +140,7 @@ def tables(result: dict[str, Any]) -> tuple[list[str], list[list[str]], list[lis
                     if a is not None and b:
                         rs.append(a / b)
                 row.append(_cell(rs, 2))
-            ratios.append(row)
+            ratios.append([*row, "<= 1 vs y-websocket server" if label in GOALS else ""])
     return header, values, ratios
 
 
