@@ -478,6 +478,8 @@ def versions() -> dict[str, str]:
         ).stdout.strip()
     except OSError:
         pass
+    # A run from an exported snapshot of the tree (no .git) names its commit this way.
+    out["commit"] = out.get("commit") or os.environ.get("COLLAB_BENCH_COMMIT", "")
     out["cpus"] = str(os.cpu_count())
     return out
 
