@@ -1,11 +1,18 @@
-"""Logging set-up. Tokens never reach a log line: query strings and headers are redacted."""
+"""Logging set-up. Tokens never reach a log line: query strings and headers are redacted.
+
+Two layers: patterns that recognise secrets by their place (``token=``, ``Authorization:``,
+a Data API ``/sessions/<token>`` path, any JWT), and secrets registered at run time (the
+FileMaker password and session tokens) that are replaced wherever they appear. The filter sits
+on the loggers that see URLs and headers: uvicorn's, Litestar's, ours, httpx's and httpcore's.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 
-__all__ = ["RedactTokens", "configure_logging", "install_redaction", "redact"]
+__all__ = ["RedactTokens", "configure_logging", "forget_secret", "install_redaction", "redact", "register_secret"]
 
 _PATTERNS = [
     re.compile(r"(?i)((?:^|[?&\s])(?:token|access_token|api_key|password)=)[^&\s\"']+"),
@@ -13,12 +20,38 @@ _PATTERNS = [
     re.compile(r"(?i)(x-api-key:\s*)[^\s\"']+"),
     re.compile(r"(?i)(x-fm-data-access-token:\s*)[^\s\"']+"),
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),  # any JWT
+    re.compile(r"(/sessions/)[^\s\"'?#]+"),  # Data API logout URL carries the session token
+    # httpcore logs header tuples, e.g. (b'X-FM-Data-Access-Token', b'<token>'), before any
+    # client could register the new token.
+    re.compile(
+        r"(?i)((?:x-fm-data-access-token|authorization)['\"]?\s*[,:]\s*(?:b?['\"])?"
+        r"(?:(?:basic|bearer|fmid)\s+)?)[^'\"\s)\]]+"
+    ),
 ]
+_secrets: set[str] = set()
+_guard = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Redact ``value`` wherever it appears from now on (shorter than 4 would hit ordinary words)."""
+    if len(value) >= 4:
+        with _guard:
+            _secrets.add(value)
+
+
+def forget_secret(value: str) -> None:
+    with _guard:
+        _secrets.discard(value)
 
 
 def redact(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + "[redacted]" if m.lastindex else "[redacted]", text)
+    with _guard:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
     return text
 
 
@@ -36,7 +69,19 @@ class RedactTokens(logging.Filter):
         return True
 
 
-_REDACTED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "litestar", "collab")
+_REDACTED_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "litestar",
+    "collab",
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
 
 
 def install_redaction() -> None:

@@ -10,7 +10,7 @@
   (an HTML 502 page, a proxy's 503) and every transport failure or timeout become
   ``FileMakerUnavailable``.
 - Neither the password nor the token is ever logged: log lines name paths without the
-  token, and ``collab.filemaker.redact`` scrubs the HTTP libraries' own lines.
+  token, and ``collab.logs`` scrubs the HTTP libraries' own lines.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from collab.filemaker import redact
+from collab import logs
 from collab.filemaker.errors import DataAPIError, FileMakerUnavailable, InvalidLogin, InvalidToken, error_for
 
 __all__ = ["DataAPISession", "segment"]
 
 log = logging.getLogger("collab.filemaker")
-redact.install()
+logs.install_redaction()
 
 VERSIONS = ("v1", "v2", "vLatest")
 LOGIN_HOLD_OFF_SECONDS = 30.0
@@ -72,8 +72,8 @@ class DataAPISession:
         self.timeout = timeout
         credentials = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._basic = f"Basic {credentials}"
-        redact.register_secret(password)
-        redact.register_secret(credentials)
+        logs.register_secret(password)
+        logs.register_secret(credentials)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout),
@@ -152,7 +152,7 @@ class DataAPISession:
             ) from exc
         except httpx.TransportError as exc:
             self._count("unavailable")
-            reason = redact.scrub(str(exc)) or type(exc).__name__
+            reason = logs.redact(str(exc)) or type(exc).__name__
             raise FileMakerUnavailable(
                 f"cannot reach FileMaker Server at {self.base_url} ({label}): {reason}"
             ) from exc
@@ -251,7 +251,7 @@ class DataAPISession:
             raise FileMakerUnavailable(
                 f"FileMaker Server accepted the login to {self.database} but sent no token"
             )
-        redact.register_secret(token)
+        logs.register_secret(token)
         self._token = token
         self._generation += 1
         log.info("Data API session opened for database %s", self.database)
@@ -266,7 +266,7 @@ class DataAPISession:
 
     def _drop_token(self) -> None:
         if self._token is not None:
-            redact.forget_secret(self._token)
+            logs.forget_secret(self._token)
         self._token = None
         self._generation += 1
 
@@ -293,7 +293,7 @@ class DataAPISession:
         except InvalidToken:
             pass  # already expired: nothing to end
         finally:
-            redact.forget_secret(token)
+            logs.forget_secret(token)
 
     async def aclose(self) -> None:
         """Log out (best effort) and close the connection pool. Safe to call twice."""
