@@ -130,7 +130,9 @@ class WritebackService:
             # is FileMaker's current state already.
             self.on_activity(slot, loaded=seeded is None)
 
-    def update_stored(self, room: RoomHandle, update: bytes, origin: Origin) -> None:
+    def update_storing(self, room: RoomHandle, origin: Origin) -> None:
+        # Marked before the update is queued on the store, so its outbox row is never
+        # committed later than the update: a kill -9 cannot leave a stored edit unmarked.
         if origin.written_back:
             self.mark(room.record, room)
 

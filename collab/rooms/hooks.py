@@ -99,6 +99,11 @@ class RoomObserver(Protocol):
         """After load (and seed) and before any client gets state."""
         ...
 
+    def update_storing(self, room: RoomHandle, origin: Origin) -> None:
+        """Right before an applied update is handed to the store (synchronous). What the
+        observer queues on ``ctx.db`` here commits in the same or an earlier group commit."""
+        ...
+
     def update_stored(self, room: RoomHandle, update: bytes, origin: Origin) -> None:
         """After an update is committed (or, for peer updates, applied)."""
         ...

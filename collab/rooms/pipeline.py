@@ -88,6 +88,11 @@ class ChangePipeline:
         acks, self._acks = self._acks, {}
         notify, self._notify = self._notify, []
         if store:
+            # Before the append is queued: whatever an observer queues on the store here (the
+            # write-back outbox row) commits no later than the update it is about.
+            for _update, origin in notify:
+                if origin.stored:
+                    self.registry.notify("update_storing", self.room, origin)
             try:
                 commit = self.registry.store.append(self.room.record.room, store)
             except StoreError as exc:  # the store is stopped: memory now holds unstored state
