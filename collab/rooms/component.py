@@ -36,4 +36,6 @@ def install(ctx: HubContext) -> Component:
         ("Yjs sync", ctx.settings.base_url.replace("http", "ws", 1) + "/sync/{database}/{layout}/{key}")
     )
     ctx.extras["sync_endpoint"] = endpoint
+    # First thing on shutdown: 1012 with a reason to every client, and wait for the commits.
+    ctx.on_drain.append(registry.close)
     return Component(route_handlers=[handler], on_startup=[endpoint.start], on_shutdown=[endpoint.stop])
