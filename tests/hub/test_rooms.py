@@ -65,7 +65,9 @@ async def test_observers_server_edit_and_unload(tmp_path: Path) -> None:
         await wait_for(lambda: len(room.presence()) == 1)
         assert room.presence()[0]["field"] == "Notes" and room.presence()[0]["user"] == "anonymous"
         await client.close()
-        await wait_for(lambda: hub.ctx.rooms.loaded(record) is None)
+        # loaded() turns None as soon as the unload starts; the hook runs after pending commits.
+        await wait_for(lambda: "unloading" in recorder.calls)
+        assert hub.ctx.rooms.loaded(record) is None
         assert recorder.calls[:2] == ["loaded", "joined"]
         for hook in ("stored:server", "stored:client", "presence", "left", "unloading"):
             assert hook in recorder.calls, hook
