@@ -322,9 +322,11 @@ async function s2 (cfg, { control = false } = {}) {
     server_cpu_us_per_delivery: deliveredInWindow ? ((cpu1 - cpu0) * 1e6) / deliveredInWindow : null
   }
   if (control) {
-    await sleep(500)
-    let unacked = 0
-    for (const m of sentAt) unacked += m.size
+    // Every update sent must be acked `stored`; give the last commits up to 3 s.
+    const unackedNow = () => sentAt.reduce((n, m) => n + m.size, 0)
+    const ackDeadline = now() + 3000
+    while (unackedNow() > 0 && now() < ackDeadline) await sleep(20)
+    const unacked = unackedNow()
     result.stored_ms = summary(storedAfter)
     result.stored_all_ms = summary(storedLat)
     result.unacked = unacked
