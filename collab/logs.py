@@ -102,8 +102,10 @@ def configure_logging(level: str = "info") -> None:
     # httpx logs every Data API request at INFO; keep the hub's log about the hub.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "websockets", "websockets.server"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+        # "connection open" per socket at INFO: off the connect path unless asked for.
+        logger.setLevel(level.upper())
     install_redaction()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Awaitable
 from typing import Any
@@ -82,7 +81,7 @@ class SqliteOutbox:
             return _pending(row)
 
         # submit() enqueues now: the row joins the next group commit, right behind the update.
-        return asyncio.wrap_future(self.db.submit(job))
+        return self.db.queue(job)
 
     async def update(self, row: Pending) -> None:
         def job(conn: sqlite3.Connection) -> None:

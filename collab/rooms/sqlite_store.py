@@ -98,7 +98,7 @@ class SqliteDocStore:
         def job(conn: sqlite3.Connection) -> None:
             conn.executemany("INSERT INTO hub_updates(room, data) VALUES (?, ?)", rows)
 
-        return asyncio.wrap_future(self.db.submit(job))
+        return self.db.queue(job)
 
     def compact(self, room: str, snapshot: bytes) -> asyncio.Future[None]:
         def job(conn: sqlite3.Connection) -> None:
@@ -110,7 +110,7 @@ class SqliteDocStore:
                 raise StoreError(f"cannot compact room {room}: it is not in the store")
             conn.execute("DELETE FROM hub_updates WHERE room = ?", (room,))
 
-        return asyncio.wrap_future(self.db.submit(job))
+        return self.db.queue(job)
 
     async def check(self) -> str | None:
         try:

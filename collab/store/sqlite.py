@@ -32,7 +32,10 @@ __all__ = ["SqliteDatabase"]
 T = TypeVar("T")
 log = logging.getLogger("collab.store")
 
-_Job = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
+#: A job and where its result goes: a thread-safe Future (``submit``) or an asyncio future of
+#: the loop that queued it (``queue``/``write``), resolved with one hand-off per commit.
+_Sink = Future[Any] | asyncio.Future[Any]
+_Job = tuple[Callable[[sqlite3.Connection], Any], _Sink]
 _STOP = object()
 
 
@@ -94,15 +97,26 @@ class SqliteDatabase:
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a write transaction; return its result once committed to disk."""
-        return await asyncio.wrap_future(self.submit(fn))
+        return await self.queue(fn)
+
+    def queue(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue ``fn`` now (call order is commit order) and return a future of the running loop
+        that resolves after the commit. The hot path: no thread-safe Future per job."""
+        self._check_running()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((fn, future))
+        return future
 
     def submit(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
-        """Queue ``fn`` for the next group commit without awaiting it."""
-        if self._writer is None:
-            raise StoreError("the store is not running (SqliteDatabase.start() was not called or it stopped)")
+        """Queue ``fn`` from any thread; a thread-safe Future resolves after the commit."""
+        self._check_running()
         future: Future[T] = Future()
         self._jobs.put((fn, future))
         return future
+
+    def _check_running(self) -> None:
+        if self._writer is None:
+            raise StoreError("the store is not running (SqliteDatabase.start() was not called or it stopped)")
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` against committed data on the reader connection."""
@@ -203,43 +217,72 @@ class SqliteDatabase:
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         started = time.monotonic()
-        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        results: list[tuple[_Sink, Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for fn, future in batch:
-                if not future.set_running_or_notify_cancel():
-                    continue
+            for fn, sink in batch:
+                if not _claim(sink):
+                    continue  # cancelled before its batch began: never run
                 conn.execute("SAVEPOINT job")
                 try:
                     value = fn(conn)
                 except Exception as exc:  # noqa: BLE001 - handed to the job's caller
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
-                    results.append((future, None, exc))
+                    results.append((sink, None, exc))
                 else:
                     conn.execute("RELEASE job")
-                    results.append((future, value, None))
+                    results.append((sink, value, None))
             conn.execute("COMMIT")
         except BaseException as exc:
             log.exception("store commit failed; nothing in this batch was acknowledged")
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             error = StoreError(f"commit failed: {exc}")
-            for fn_future in batch:
-                future = fn_future[1]
-                if not future.done():
-                    future.set_exception(error)
+            _deliver([(sink, None, error) for _fn, sink in batch])
             return
         elapsed = time.monotonic() - started
         self.commits += 1
         self.last_commit_seconds = elapsed
         if self.on_commit is not None:
             self.on_commit(elapsed, len(results))
-        for future, value, failure in results:
-            if failure is None:
-                future.set_result(value)
+        _deliver(results)
+
+
+def _claim(sink: _Sink) -> bool:
+    if isinstance(sink, Future):
+        return sink.set_running_or_notify_cancel()
+    return not sink.done()  # an asyncio future cancelled by its caller (read across threads: benign)
+
+
+def _deliver(results: list[tuple[_Sink, Any, BaseException | None]]) -> None:
+    """Resolve a batch: thread-safe Futures directly, asyncio futures with one hand-off per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+    for sink, value, error in results:
+        if isinstance(sink, Future):
+            if sink.done():
+                continue
+            if error is None:
+                sink.set_result(value)
             else:
-                future.set_exception(failure)
+                sink.set_exception(error)
+        else:
+            by_loop.setdefault(sink.get_loop(), []).append((sink, value, error))
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, items)
+        except RuntimeError:  # the loop closed meanwhile: nobody is waiting any more
+            pass
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, value, error in items:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(value)
+        else:
+            future.set_exception(error)
 
 
 def _statements(script: str) -> list[str]:
