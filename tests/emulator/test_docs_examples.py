@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
-import select
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,12 +61,18 @@ def emulator_process() -> Iterator[int]:
     )
     try:
         assert proc.stdout is not None
+        # A reader thread, not select(): the banner arrives in one write, and select() on the
+        # pipe cannot see lines already sitting in Python's buffer after the first readline().
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = proc.stdout
+        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
         deadline = time.monotonic() + 20
         banner = ""
         while "control API" not in banner:
-            ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-            assert ready and proc.poll() is None, f"collab emulator did not start: {banner}"
-            banner += proc.stdout.readline()
+            try:
+                banner += lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"collab emulator did not start: {banner}") from None
         assert f"listening on http://127.0.0.1:{port}" in banner and "admin / admin" in banner
         yield port
     finally:
