@@ -66,6 +66,9 @@ def create_app(settings: Settings, *, ctx: HubContext | None = None) -> Litestar
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(title="collab", version=__version__, path="/schema"),
         request_max_body_size=settings.limits.max_http_body_bytes,
+        # Logging is ours (collab.logs): Litestar's default adds a queue thread and handlers
+        # bound to whatever stderr was when the app was built.
+        logging_config=None,
         debug=False,
     )
     app.state.ctx = ctx
