@@ -89,7 +89,7 @@ class WritebackService:
         now = time.monotonic()
         for row in await self.outbox.pending():
             slot = self.slot(row.record)
-            slot.restore(row, now - self.settings.ceiling_ms / 1000.0, time.time())
+            slot.restore(row, now - self.settings.ceiling_ms / 1000.0)
             self._drive(slot)
         self._gauge()
 

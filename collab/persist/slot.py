@@ -61,7 +61,7 @@ class Slot:
             self.first_dirty = now
         self.last_edit = now
 
-    def restore(self, row: Pending, first_dirty: float, wall_now: float) -> None:
+    def restore(self, row: Pending, first_dirty: float) -> None:
         """A row left by the previous run: due at once (a restart is a fine reason to retry)."""
         self.dirty = True
         self.generation = max(self.generation, row.generation)
