@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from collab.settings import EventSettings
 
@@ -34,7 +35,7 @@ class Activity:
         while len(self._last) > _MAX_KEYS:
             self._last.popitem(last=False)
 
-    def touch_record(self, record: str | None, layout: str | None, users: tuple[str, ...] = ()) -> None:
+    def touch_record(self, record: str | None, layout: str | None, users: Iterable[str] = ()) -> None:
         keys = ["*"]
         if record is not None:
             keys.append(f"record:{record}")

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from pycrdt import Array
@@ -76,16 +77,23 @@ class EventObserver:
     def room_loaded(self, room: RoomHandle) -> None:
         self._rooms[room.record] = _RoomState(room)
 
-    def update_stored(self, room: RoomHandle, update: bytes, origin: Origin) -> None:
-        if origin.kind is OriginKind.PEER:
-            return  # the hub that stored it emits the events
-        state = self._state(room)
-        user = origin.user or ("filemaker" if origin.kind is OriginKind.FILEMAKER else "")
-        if user:
-            state.users.add(user)
-        state.origins.add(origin.kind.value)
-        self.events.activity.touch_record(room.record.room, room.record.layout_path, (user,))
-        self._check_comments(room, state, user)
+    def updates_stored(self, room: RoomHandle, origins: Sequence[Origin]) -> None:
+        users: list[str] = []
+        state: _RoomState | None = None
+        for origin in origins:
+            if origin.kind is OriginKind.PEER:
+                continue  # the hub that stored it emits the events
+            state = state or self._state(room)
+            user = origin.user or ("filemaker" if origin.kind is OriginKind.FILEMAKER else "")
+            if user:
+                state.users.add(user)
+            users.append(user)
+            state.origins.add(origin.kind.value)
+        if state is None:
+            return
+        self.events.activity.touch_record(room.record.room, room.record.layout_path, users)
+        # A new comment is credited to the batch's last author when it does not name one.
+        self._check_comments(room, state, users[-1])
         if state.changes is None:
             delay = max(0.0, state.last_changed + self.throttle - time.monotonic())
             state.changes = self._spawn(self._flush_changes(room, state, delay))

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from collab.context import HubContext
@@ -98,7 +99,7 @@ class WritebackService:
         tasks = []
         for slot in self.slots.values():
             slot.flush = True
-            slot.wake.set()
+            slot.wake()
             if slot.task is not None and not slot.task.done():
                 tasks.append(slot.task)
         if tasks:
@@ -130,10 +131,10 @@ class WritebackService:
             # is FileMaker's current state already.
             self.on_activity(slot, loaded=seeded is None)
 
-    def update_storing(self, room: RoomHandle, origin: Origin) -> None:
-        # Marked before the update is queued on the store, so its outbox row is never
-        # committed later than the update: a kill -9 cannot leave a stored edit unmarked.
-        if origin.written_back:
+    def updates_storing(self, room: RoomHandle, origins: Sequence[Origin]) -> None:
+        # Marked before the updates are queued on the store, so their outbox row is never
+        # committed later than they are: a kill -9 cannot leave a stored edit unmarked.
+        if any(origin.written_back for origin in origins):
             self.mark(room.record, room)
 
     def connection_joined(self, room: RoomHandle, connection: ConnectionInfo) -> None:
@@ -157,7 +158,7 @@ class WritebackService:
         return any(differs(values.get(n), base.values.get(n)) for n in writable_fields(room.layout, list(values)))
 
     def mark(self, record: RecordKey, room: RoomHandle | None = None) -> None:
-        """An edit FileMaker does not have: bump the outbox row (queued now) and wake the driver."""
+        """An edit FileMaker does not have: bump the outbox row (queued now) and start the driver."""
         if not self.settings.enabled:
             return
         slot = self.slot(record)
@@ -175,6 +176,8 @@ class WritebackService:
     def _bump(self, slot: Slot) -> None:
         """Bump the durable row. While one bump is queued, later edits share the next one: every
         edit is still followed by a committed bump, without one store job per keystroke."""
+        if not slot.needs_bump():
+            return
         if slot.bumping:
             slot.bump_again = True
             return
@@ -189,16 +192,20 @@ class WritebackService:
 
     def _bumped(self, slot: Slot, future: asyncio.Future[Any]) -> None:
         slot.bumping = False
-        if not future.cancelled() and future.exception() is not None:
-            log.error("%s: the outbox row was not stored: %s", slot.record, future.exception())
+        if future.cancelled() or future.exception() is not None:
+            log.error("%s: the outbox row was not stored: %s", slot.record,
+                      "cancelled" if future.cancelled() else future.exception())
+        else:
+            slot.row_stored = True
         if slot.bump_again:
             slot.bump_again = False
             self._bump(slot)
 
     def _drive(self, slot: Slot) -> None:
+        # A running driver needs no wake-up: an edit only moves the due time later, and the
+        # driver re-reads it when its sleep ends.
         if slot.task is None or slot.task.done():
             slot.task = asyncio.create_task(self._run(slot), name=f"writeback {slot.record}")
-        slot.wake.set()
 
     def _gauge(self) -> None:
         self.ctx.metrics.writeback_pending.set(sum(1 for s in self.slots.values() if s.dirty and not s.parked))
@@ -209,12 +216,7 @@ class WritebackService:
         while slot.dirty and not slot.parked:
             delay = slot.due(self.settings.debounce_ms, self.settings.ceiling_ms) - time.monotonic()
             if delay > 0:
-                slot.wake.clear()
-                try:
-                    async with asyncio.timeout(delay):
-                        await slot.wake.wait()
-                except TimeoutError:
-                    pass
+                await slot.sleep(delay)
                 continue
             try:
                 await self._attempt(slot)
@@ -250,6 +252,8 @@ class WritebackService:
                 return
             slot.base = written.base
             cleared = await self.outbox.set_base(written.base, clear_generation=generation)
+            if cleared:
+                slot.row_stored = False
             if cleared and slot.edits != edits:
                 self._bump(slot)  # an edit raced the clear: its row must exist again
             latency = slot.saved(cleared and slot.edits == edits, time.monotonic())
@@ -270,6 +274,8 @@ class WritebackService:
     async def _done(self, slot: Slot, room: RoomHandle, base: Base, generation: int, edits: int) -> None:
         """Nothing to send: the document already equals the base (FileMaker has it all)."""
         cleared = await self.outbox.clear(slot.record, generation)
+        if cleared:
+            slot.row_stored = False
         if cleared and slot.edits != edits:
             self._bump(slot)
         was_waiting = slot.waiting is not None

@@ -21,7 +21,8 @@ class Slot:
         self.bucket = bucket
         #: One exchange with FileMaker per record at a time (write, merge, poll, refresh).
         self.lock = asyncio.Lock()
-        self.wake = asyncio.Event()
+        #: Set while the driver sleeps until the record is due (``wake`` ends it early).
+        self._waker: asyncio.Future[None] | None = None
         self.task: asyncio.Task[None] | None = None
         self.base: Base | None = None
         # dirtiness (monotonic clock)
@@ -34,6 +35,9 @@ class Slot:
         #: An outbox bump is queued; edits meanwhile ask for one more after it (``bump_again``).
         self.bumping = False
         self.bump_again = False
+        #: The outbox row is committed and nothing can have cleared it since: only a write
+        #: clears it, and writes run under ``lock``.
+        self.row_stored = False
         # faults
         self.retry_at = 0.0
         self.attempts = 0
@@ -61,9 +65,37 @@ class Slot:
             self.first_dirty = now
         self.last_edit = now
 
+    def needs_bump(self) -> bool:
+        """Must an edit now be followed by a committed outbox bump?
+
+        Not while the committed row already says "dirty" and no write is under way: the next
+        write reads the document (this edit included) and clears with the row's generation.
+        During a write, an edit must bump the generation so the write's clear fails.
+        """
+        return not self.row_stored or self.lock.locked()
+
+    async def sleep(self, delay: float) -> None:
+        """Sleep ``delay`` seconds unless ``wake`` ends it earlier.
+
+        Edits never need to wake the driver: they only move the due time later.
+        """
+        loop = asyncio.get_running_loop()
+        waker = self._waker = loop.create_future()
+        timer = loop.call_later(delay, _resolve, waker)
+        try:
+            await waker
+        finally:
+            timer.cancel()
+            self._waker = None
+
+    def wake(self) -> None:
+        if self._waker is not None:
+            _resolve(self._waker)
+
     def restore(self, row: Pending, first_dirty: float) -> None:
         """A row left by the previous run: due at once (a restart is a fine reason to retry)."""
         self.dirty = True
+        self.row_stored = True
         self.generation = max(self.generation, row.generation)
         self.attempts = row.attempts
         self.parked = row.parked
@@ -172,6 +204,11 @@ class Slot:
             out.append(self.waiting)
         out.extend(self._field_messages.values())
         return out
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def iso(seconds: float) -> str:

@@ -7,7 +7,7 @@ the hub never imports them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -99,13 +99,15 @@ class RoomObserver(Protocol):
         """After load (and seed) and before any client gets state."""
         ...
 
-    def update_storing(self, room: RoomHandle, origin: Origin) -> None:
-        """Right before an applied update is handed to the store (synchronous). What the
-        observer queues on ``ctx.db`` here commits in the same or an earlier group commit."""
+    def updates_storing(self, room: RoomHandle, origins: Sequence[Origin]) -> None:
+        """Right before an event-loop turn's applied updates are handed to the store
+        (synchronous), with their distinct origins. What the observer queues on ``ctx.db`` here
+        commits in the same or an earlier group commit."""
         ...
 
-    def update_stored(self, room: RoomHandle, update: bytes, origin: Origin) -> None:
-        """After an update is committed (or, for peer updates, applied)."""
+    def updates_stored(self, room: RoomHandle, origins: Sequence[Origin]) -> None:
+        """After a turn's updates are committed (or, for peer updates, applied): once per batch,
+        with the batch's distinct origins in arrival order. The document already holds them."""
         ...
 
     def connection_joined(self, room: RoomHandle, connection: ConnectionInfo) -> None:

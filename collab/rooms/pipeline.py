@@ -4,7 +4,8 @@
 ``Origin.relayed_to_peers``. Changes collect during an event-loop turn and
 :meth:`ChangePipeline.flush` handles them together: the frame is encoded once for every
 recipient (several updates are merged into one), the turn's updates go to the store as one
-job, and ``Stored`` acks and ``update_stored`` hooks run only after that job committed. The
+job, and ``Stored`` acks and the ``updates_stored`` hook run only after that job committed. The
+observers hear of a turn's updates once (with their distinct origins), not once per update. The
 store keeps call order, so commits (and with them acks) complete in order.
 """
 
@@ -31,7 +32,6 @@ __all__ = ["ChangePipeline"]
 log = logging.getLogger("collab.rooms")
 
 _Acks = dict[Connection, int]
-_Notes = list[tuple[bytes, Origin]]
 
 
 class ChangePipeline:
@@ -48,7 +48,8 @@ class ChangePipeline:
         self._relay: list[tuple[bytes, Connection | None]] = []
         self._store: list[bytes] = []
         self._acks: _Acks = {}
-        self._notify: _Notes = []
+        #: Distinct origins of this turn's changes (one connection is one Origin object).
+        self._origins: list[Origin] = []
         self._pending = 0
         self.last_commit: asyncio.Future[None] | None = None
 
@@ -64,7 +65,9 @@ class ChangePipeline:
             self._store.append(update)
         if origin.relayed_to_peers:
             self.registry.publish(self.room, update)
-        self._notify.append((update, origin))
+        origins = self._origins
+        if not origins or (origins[-1] is not origin and all(o is not origin for o in origins)):
+            origins.append(origin)
         self._schedule()
 
     def ack(self, conn: Connection, seq: int) -> None:
@@ -86,30 +89,28 @@ class ChangePipeline:
             self._broadcast(relay)
         store, self._store = self._store, []
         acks, self._acks = self._acks, {}
-        notify, self._notify = self._notify, []
+        origins, self._origins = self._origins, []
         if store:
             # Before the append is queued: whatever an observer queues on the store here (the
-            # write-back outbox row) commits no later than the update it is about.
-            for _update, origin in notify:
-                if origin.stored:
-                    self.registry.notify("update_storing", self.room, origin)
+            # write-back outbox row) commits no later than the updates it is about.
+            self.registry.notify("updates_storing", self.room, [o for o in origins if o.stored])
             try:
                 commit = self.registry.store.append(self.room.record.room, store)
             except StoreError as exc:  # the store is stopped: memory now holds unstored state
                 log.error("cannot store updates of %s: %s", self.room.record, exc.detail)
                 self.registry.fail(self.room, "the store refused the updates")
                 return
-            self._track(commit, acks, notify)
+            self._track(commit, acks, origins)
             self._log.extend(store)
             self.log_count += len(store)
             self.log_bytes += sum(map(len, store))
             self._maybe_compact()
-        elif acks or notify:
+        elif acks or origins:
             last = self.last_commit
             if last is not None and not last.done():
-                last.add_done_callback(lambda _f: self._deliver(acks, notify))
+                last.add_done_callback(lambda _f: self._deliver(acks, origins))
             else:
-                self._deliver(acks, notify)
+                self._deliver(acks, origins)
 
     def _broadcast(self, relay: list[tuple[bytes, Connection | None]]) -> None:
         if len(relay) == 1:
@@ -143,26 +144,26 @@ class ChangePipeline:
         self.log_count = 0
         self.log_bytes = 0
 
-    def _track(self, commit: asyncio.Future[None], acks: _Acks, notify: _Notes) -> None:
+    def _track(self, commit: asyncio.Future[None], acks: _Acks, origins: list[Origin]) -> None:
         self._pending += 1
         self.last_commit = commit
-        commit.add_done_callback(partial(self._committed, acks, notify))
+        commit.add_done_callback(partial(self._committed, acks, origins))
 
-    def _committed(self, acks: _Acks, notify: _Notes, commit: asyncio.Future[None]) -> None:
+    def _committed(self, acks: _Acks, origins: list[Origin], commit: asyncio.Future[None]) -> None:
         self._pending -= 1
         if commit.cancelled() or commit.exception() is not None:
             error = None if commit.cancelled() else commit.exception()
             log.error("store commit for %s failed: %s", self.room.record, error)
             self.registry.fail(self.room, "the store could not commit")
             return
-        self._deliver(acks, notify)
+        self._deliver(acks, origins)
 
-    def _deliver(self, acks: _Acks, notify: _Notes) -> None:
+    def _deliver(self, acks: _Acks, origins: list[Origin]) -> None:
         for conn, seq in acks.items():
             if conn.control:
                 conn.push_control(control_frame(Stored(seq=seq)))
-        for update, origin in notify:
-            self.registry.notify("update_stored", self.room, update, origin)
+        if origins:
+            self.registry.notify("updates_stored", self.room, origins)
 
     async def settle(self) -> None:
         """Wait until everything handed to the store so far is committed (or failed)."""

@@ -28,8 +28,8 @@ class Recorder:
         self.calls.append("joined")
         room.send_control(AccessState(state="open"), to=connection.id)
 
-    def update_stored(self, room: Any, update: bytes, origin: Origin) -> None:
-        self.calls.append(f"stored:{origin.kind}")
+    def updates_stored(self, room: Any, origins: list[Origin]) -> None:
+        self.calls.extend(f"stored:{origin.kind}" for origin in origins)
 
     def connection_left(self, room: Any, connection: Any) -> None:
         self.calls.append("left")
