@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from types import ModuleType
+from typing import Any
 
 from litestar import Litestar
 from litestar.openapi.config import OpenAPIConfig
@@ -17,7 +18,7 @@ from collab.metrics import Metrics
 from collab.settings import Settings
 from collab.transports.problems import exception_handlers
 
-__all__ = ["create_app", "install_order"]
+__all__ = ["HubApp", "create_app", "install_order"]
 
 log = logging.getLogger("collab")
 
@@ -37,7 +38,28 @@ def install_order() -> list[ModuleType]:
     return [store, filemaker, auth, events, rooms, locks, persist, webviewer, ops]
 
 
-def create_app(settings: Settings, *, ctx: HubContext | None = None) -> Litestar:
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+class HubApp:
+    """The hub's ASGI app: WebSocket connections to a raw socket endpoint (``/sync/``) go
+    straight to it; everything else (HTTP, lifespan, ``/events``) is the Litestar app."""
+
+    def __init__(self, litestar: Litestar, sockets: Sequence[tuple[str, ASGIApp]]) -> None:
+        self.litestar = litestar
+        self.sockets = tuple(sockets)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            path = scope["path"]
+            for prefix, endpoint in self.sockets:
+                if path.startswith(prefix):
+                    await endpoint(scope, receive, send)
+                    return
+        await self.litestar(scope, receive, send)  # type: ignore[arg-type]
+
+
+def create_app(settings: Settings, *, ctx: HubContext | None = None) -> HubApp:
     ctx = ctx or HubContext(settings=settings, metrics=Metrics())
     install_redaction()
     components: list[Component] = [module.install(ctx) for module in install_order()]
@@ -72,4 +94,4 @@ def create_app(settings: Settings, *, ctx: HubContext | None = None) -> Litestar
         debug=False,
     )
     app.state.ctx = ctx
-    return app
+    return HubApp(app, [socket for component in components for socket in component.sockets])

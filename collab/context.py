@@ -82,6 +82,9 @@ class WriteGate(Protocol):
 @dataclass
 class Component:
     route_handlers: Sequence[Any] = ()
+    #: WebSocket endpoints as plain ASGI apps, by path prefix: the hub hands such connections
+    #: to them before Litestar sees them (no middleware or wrapped ``send`` per message).
+    sockets: Sequence[tuple[str, Callable[..., Awaitable[None]]]] = ()
     on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
     #: Run in reverse install order on shutdown.
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()

@@ -28,6 +28,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         return "admin" in self.roles or any(role in self.roles for role in roles)
 
     def may_open(self, record: RecordKey) -> bool:
+        if "*" in self.records:  # the common token; checked on every update a client sends
+            return True
         target = f"{record.database}/{record.layout}/{record.key}"
         return any(pattern == target or fnmatchcase(target, pattern) for pattern in self.records)
 

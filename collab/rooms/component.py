@@ -7,7 +7,7 @@ from typing import Any
 from litestar.handlers import asgi
 
 from collab.context import Component, HubContext
-from collab.rooms.endpoint import SyncEndpoint
+from collab.rooms.endpoint import PREFIX, SyncEndpoint
 from collab.rooms.registry import RoomRegistry
 from collab.rooms.sqlite_store import SqliteDocStore
 from collab.rooms.store import DocStore, MemoryDocStore
@@ -26,8 +26,8 @@ def install(ctx: HubContext) -> Component:
     ctx.rooms = registry
     endpoint = SyncEndpoint(ctx, registry)
 
-    # A raw ASGI mount: Litestar routes to it, the sync path never touches Litestar's
-    # WebSocket listener machinery.
+    # WebSocket connections reach the endpoint directly (Component.sockets, before Litestar);
+    # the Litestar mount only answers plain HTTP requests to /sync/... (426 Upgrade Required).
     async def sync_socket(scope: Any, receive: Any, send: Any) -> None:
         await endpoint(scope, receive, send)
 
@@ -38,4 +38,9 @@ def install(ctx: HubContext) -> Component:
     ctx.extras["sync_endpoint"] = endpoint
     # First thing on shutdown: 1012 with a reason to every client, and wait for the commits.
     ctx.on_drain.append(registry.close)
-    return Component(route_handlers=[handler], on_startup=[endpoint.start], on_shutdown=[endpoint.stop])
+    return Component(
+        route_handlers=[handler],
+        sockets=[(PREFIX, endpoint)],
+        on_startup=[endpoint.start],
+        on_shutdown=[endpoint.stop],
+    )
