@@ -8,14 +8,21 @@ allowed only when it is listed.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from urllib.parse import urlsplit
 
 from collab.auth.principal import ANONYMOUS_EDITOR, Principal
-from collab.auth.tokens import verify_token
+from collab.auth.tokens import LEEWAY_SECONDS, token_expired, verify_token
 from collab.errors import AccessDenied
 from collab.settings import Settings
 
 __all__ = ["TokenAuthenticator", "origin_of"]
+
+#: Verified tokens remembered (a web viewer reconnecting, many tabs with one token): each
+#: connection then shares one Principal, and the signature is checked once per token.
+_CACHE_SIZE = 1024
+_now = time.time
 
 
 def origin_of(url: str) -> str:
@@ -46,6 +53,7 @@ class TokenAuthenticator:
                 # The demo prints 127.0.0.1 links; people also type localhost.
                 allowed.add(own.replace("://127.0.0.1", "://localhost", 1))
         self.allowed_origins: frozenset[str] = frozenset(allowed)
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
 
     def authenticate(self, token: str | None) -> Principal:
         if not token:
@@ -56,7 +64,18 @@ class TokenAuthenticator:
                 status=401,
                 code="token_missing",
             )
-        return verify_token(self._secret, token)
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.exp + LEEWAY_SECONDS >= _now():
+                self._verified.move_to_end(token)
+                return cached
+            del self._verified[token]
+            raise token_expired()
+        principal = verify_token(self._secret, token)
+        self._verified[token] = principal
+        if len(self._verified) > _CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
 
     def origin_allowed(self, origin: str | None) -> bool:
         if origin is None or origin == "":

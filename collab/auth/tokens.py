@@ -19,7 +19,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from collab.auth.principal import ROLES, Principal
 from collab.errors import AccessDenied
 
-__all__ = ["ALGORITHM", "LEEWAY_SECONDS", "mint_token", "verify_token"]
+__all__ = ["ALGORITHM", "LEEWAY_SECONDS", "mint_token", "token_expired", "verify_token"]
 
 ALGORITHM = "HS256"
 #: Clock skew tolerated between FileMaker Server (which may sign tokens) and the hub.
@@ -82,10 +82,14 @@ def verify_token(secret: str, token: str) -> Principal:
                 leeway=LEEWAY_SECONDS,
             )
     except jwt.ExpiredSignatureError:
-        raise AccessDenied("the token has expired: get a new one", status=401, code="token_expired") from None
+        raise token_expired() from None
     except jwt.InvalidTokenError as exc:
         raise AccessDenied(f"the token is not valid ({_reason(exc)})", status=401, code="token_invalid") from None
     return _principal(claims)
+
+
+def token_expired() -> AccessDenied:
+    return AccessDenied("the token has expired: get a new one", status=401, code="token_expired")
 
 
 def _reason(exc: jwt.InvalidTokenError) -> str:

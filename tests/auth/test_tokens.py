@@ -8,10 +8,11 @@ from pathlib import Path
 import jwt
 import pytest
 
+from collab.auth import authenticator
 from collab.auth.authenticator import TokenAuthenticator, origin_of
 from collab.auth.component import demo_record_key
 from collab.auth.principal import ANONYMOUS_EDITOR
-from collab.auth.tokens import mint_token, verify_token
+from collab.auth.tokens import LEEWAY_SECONDS, mint_token, verify_token
 from collab.errors import AccessDenied
 from collab.records import RecordKey
 from collab.settings import Settings, load_settings
@@ -81,6 +82,20 @@ def test_missing_token_is_401_unless_anonymous_is_allowed() -> None:
         TokenAuthenticator(_settings()).authenticate(None)
     assert info.value.status == 401 and info.value.code == "token_missing"
     assert TokenAuthenticator(_settings(allow_anonymous=True)).authenticate(None) is ANONYMOUS_EDITOR
+
+
+def test_verified_tokens_are_shared_until_they_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = TokenAuthenticator(_settings())
+    token = mint_token(SECRET, sub="u", roles=["editor"], records=["*"], ttl_seconds=60)
+    first = auth.authenticate(token)
+    assert auth.authenticate(token) is first  # one Principal for every connection with it
+    with pytest.raises(AccessDenied):
+        auth.authenticate(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))  # not from the cache
+    later = time.time() + 60 + LEEWAY_SECONDS + 1
+    monkeypatch.setattr(authenticator, "_now", lambda: later)
+    with pytest.raises(AccessDenied) as info:
+        auth.authenticate(token)
+    assert info.value.code == "token_expired"
 
 
 def test_origin_allowlist_is_exact() -> None:
