@@ -27,6 +27,7 @@ from collab.protocol.control import MESSAGE_CONTROL, Control, encode_control
 __all__ = [
     "AWARENESS",
     "EMPTY_UPDATE",
+    "FRESH_STEP1",
     "QUERY_AWARENESS",
     "STEP1",
     "STEP2",
@@ -56,6 +57,8 @@ STEP2: Final = 1
 UPDATE: Final = 2
 #: An update with no structs and no deletes (what Yjs sends when there is nothing to send).
 EMPTY_UPDATE: Final = b"\x00\x00"
+#: Sync step 1 with an empty state vector: a client that holds nothing of the document yet.
+FRESH_STEP1: Final = b"\x00\x00\x01\x00"
 _MAX_VARUINT_BYTES: Final = 10  # 64 bits; yrs reads client ids as u64
 
 

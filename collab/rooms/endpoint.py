@@ -22,11 +22,13 @@ from urllib.parse import parse_qs
 from collab.auth.principal import ANONYMOUS_EDITOR, Principal
 from collab.context import HubContext
 from collab.errors import AccessDenied, CloseCode, ProtocolError, StoreError
+from collab.protocol.sync import FRESH_STEP1, step2_frame, update_frame
 from collab.records import RecordKey
 from collab.rooms.connection import AWAITING_STEP1, Connection
 from collab.rooms.registry import RoomRegistry
 from collab.rooms.room import Room
 from collab.rooms.seeding import RoomUnavailable
+from collab.rooms.store import StoredRoom
 
 __all__ = ["PREFIX", "SyncEndpoint"]
 
@@ -73,11 +75,8 @@ class SyncEndpoint:
         await send({"type": "websocket.accept"})
         try:
             record, principal, control = self._admit(scope)
-            room = await self._room(record)
         except Refused as refused:
-            log.info("sync refused (%s): %s", refused.code, refused.reason)
-            self.registry.stats.closed(refused.code)
-            await send({"type": "websocket.close", "code": refused.code, "reason": refused.reason[:120]})
+            await self._refuse(send, refused)
             return
         conn = Connection(
             uuid.uuid4().hex[:16],
@@ -88,13 +87,28 @@ class SyncEndpoint:
             rate=self.limits.messages_per_second,
             burst=self.limits.message_burst,
         )
+        # The client's first message (its sync step 1) is read while the room loads: a fresh
+        # plain client is answered from the stored state before the document is built (cold
+        # load). Control clients are not: they learn their access (Hello, AccessState) first.
+        first: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(receive())
+        early = None if control else _EarlyAnswer(conn, first)
+        try:
+            room = await self._room(record, early)
+        except Refused as refused:
+            first.cancel()
+            await self._refuse(send, refused)
+            return
         self.live.add(conn)
         self.registry.connection_count += 1
         self.ctx.metrics.connections.inc()
         try:
-            room.join(conn)
-            await self._receive_loop(conn, room, receive)
+            answered = early is not None and early.answered
+            room.join(conn, answered_early=answered)
+            if answered:
+                self._count(conn, len(FRESH_STEP1))
+            await self._receive_loop(conn, room, receive, None if answered else first)
         finally:
+            first.cancel()
             self.live.discard(conn)
             self.registry.connection_count -= 1
             self.ctx.metrics.connections.dec()
@@ -144,10 +158,15 @@ class SyncEndpoint:
             code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
             raise Refused(code, exc.detail) from None
 
-    async def _room(self, record: RecordKey) -> Room:
+    async def _refuse(self, send: Send, refused: Refused) -> None:
+        log.info("sync refused (%s): %s", refused.code, refused.reason)
+        self.registry.stats.closed(refused.code)
+        await send({"type": "websocket.close", "code": refused.code, "reason": refused.reason[:120]})
+
+    async def _room(self, record: RecordKey, early: _EarlyAnswer | None) -> Room:
         try:
             async with asyncio.timeout(self.limits.handshake_timeout_seconds):
-                room = await self.registry.acquire(record)
+                room = await self.registry.acquire(record, early)
         except RoomUnavailable as exc:
             raise Refused(exc.close_code, exc.detail) from None
         except StoreError as exc:
@@ -160,12 +179,24 @@ class SyncEndpoint:
             raise Refused(CloseCode.TRY_AGAIN, "this record has too many connections; try again later")
         return room
 
-    async def _receive_loop(self, conn: Connection, room: Room, receive: Receive) -> None:
+    def _count(self, conn: Connection, size: int) -> None:
+        now = time.monotonic()
+        conn.last_recv = now
+        conn.take_token(now)
+        self.registry.stats.messages_in += 1
+        self.registry.stats.bytes_in += size
+
+    async def _receive_loop(
+        self, conn: Connection, room: Room, receive: Receive, first: asyncio.Future[dict[str, Any]] | None
+    ) -> None:
         max_bytes = self.limits.max_message_bytes
         stats = self.registry.stats
         monotonic = time.monotonic
         while True:
-            message = await receive()
+            if first is not None:
+                message, first = await first, None
+            else:
+                message = await receive()
             if message["type"] != "websocket.receive":
                 if message["type"] == "websocket.disconnect":
                     return
@@ -216,6 +247,32 @@ class SyncEndpoint:
                 elif now - conn.last_recv > limits.idle_timeout_seconds:
                     self._close(conn, CloseCode.GOING_AWAY, "idle for too long")
             stats.publish()
+
+
+class _EarlyAnswer:
+    """Called by the registry with the stored state of a loading room, before its document
+    is built: if the client's first message is already here and it is a fresh client's sync
+    step 1, its sync step 2 is the stored updates themselves (snapshot first, then the log)."""
+
+    __slots__ = ("answered", "conn", "first")
+
+    def __init__(self, conn: Connection, first: asyncio.Future[dict[str, Any]]) -> None:
+        self.conn = conn
+        self.first = first
+        self.answered = False
+
+    def __call__(self, stored: StoredRoom) -> None:
+        first = self.first
+        if not first.done() or first.cancelled() or first.exception() is not None or not stored.updates:
+            return
+        message = first.result()
+        if message["type"] != "websocket.receive" or message.get("bytes") != FRESH_STEP1:
+            return  # anything else takes the ordinary path once the room is loaded
+        self.answered = True
+        updates = stored.updates
+        self.conn.push_sync(step2_frame(updates[0]))
+        for update in updates[1:]:
+            self.conn.push_sync(update_frame(update))
 
 
 async def _http_upgrade_required(send: Send) -> None:

@@ -96,7 +96,8 @@ class RoomObserver(Protocol):
     """
 
     def room_loaded(self, room: RoomHandle) -> Awaitable[None] | None:
-        """After load (and seed) and before any client gets state."""
+        """After load (and seed) and before any client joins. (A fresh client may already have
+        been sent the stored state; what a hook changes here reaches it when it joins.)"""
         ...
 
     def updates_storing(self, room: RoomHandle, origins: Sequence[Origin]) -> None:

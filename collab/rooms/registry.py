@@ -1,6 +1,8 @@
 """The room registry (``ctx.rooms``): loads, shares and unloads rooms; calls the observers.
 
 - Concurrent opens of one record share one load (an in-flight future per record).
+- An opener may ask to see the stored state as soon as it is read (``acquire(early=...)``),
+  before the document is built from it: the sync endpoint answers a fresh client from it.
 - A room is visible only after its load finished; a failed load leaves nothing behind.
 - After the last holder leaves, the room unloads once ``limits.room_grace_seconds`` passed and
   nothing is unstored; an open during the unload waits for it and then loads afresh.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -25,7 +27,7 @@ from collab.rooms.hooks import RoomHandle, RoomRegistryHandle
 from collab.rooms.room import Room
 from collab.rooms.seeding import RoomUnavailable, load_or_seed
 from collab.rooms.stats import SyncStats
-from collab.rooms.store import DocStore
+from collab.rooms.store import DocStore, StoredRoom
 
 __all__ = ["RoomRegistry"]
 
@@ -41,6 +43,7 @@ class RoomRegistry:
         self._rooms: dict[RecordKey, Room] = {}
         self._loading: dict[RecordKey, asyncio.Task[Room]] = {}
         self._unloading: dict[RecordKey, asyncio.Task[None]] = {}
+        self._early: dict[RecordKey, list[Callable[[StoredRoom], None]]] = {}
         self.connection_count = 0
 
     # -- RoomRegistryHandle ----------------------------------------------------------------
@@ -62,8 +65,12 @@ class RoomRegistry:
 
     # -- holding rooms ---------------------------------------------------------------------
 
-    async def acquire(self, record: RecordKey) -> Room:
-        """The loaded room, loading (or seeding) it first; the caller must ``release`` it."""
+    async def acquire(self, record: RecordKey, early: Callable[[StoredRoom], None] | None = None) -> Room:
+        """The loaded room, loading (or seeding) it first; the caller must ``release`` it.
+
+        ``early`` is called with the stored state if this call waits for a load that has not
+        read the store yet (synchronously, before the document is built from it).
+        """
         while True:
             room = self._rooms.get(record)
             if room is not None and not room.closing:
@@ -81,17 +88,25 @@ class RoomRegistry:
                 loading = asyncio.get_running_loop().create_task(self._load(record))
                 self._loading[record] = loading
                 loading.add_done_callback(partial(self._loaded, record))
+            if early is not None:
+                self._early.setdefault(record, []).append(early)
             # shield: one impatient opener must not cancel the load the others wait for.
             await asyncio.shield(loading)
 
     def _loaded(self, record: RecordKey, _task: asyncio.Task[Room]) -> None:
         self._loading.pop(record, None)
+        self._early.pop(record, None)
 
     async def _load(self, record: RecordKey) -> Room:
         layout = self.settings.layout(record.database, record.layout)
         if layout is None:
             raise RoomUnavailable(f"layout {record.layout_path} is not configured", close_code=CloseCode.NOT_FOUND)
         stored, seeded = await load_or_seed(self.store, self.ctx.filemaker, record, layout)
+        for callback in self._early.pop(record, ()):
+            try:
+                callback(stored)
+            except Exception:
+                log.exception("early look at the stored state of %s failed", record)
         try:
             room = Room(self, record, layout, stored, seeded)
         except (ValueError, RuntimeError) as exc:

@@ -29,6 +29,7 @@ from collab.protocol.sync import (
     parse_awareness,
     parse_frame,
     step1_frame,
+    update_frame,
 )
 from collab.records import RecordKey
 from collab.rooms import checks
@@ -71,6 +72,8 @@ class Room:
         self.layout = layout
         self.meta: RoomMeta = stored.meta
         self.doc: Doc[Any] = build_doc(stored.updates)
+        #: State vector of what the store held at load (what an early answer gave a client).
+        self.loaded_state = self.doc.get_state()
         self.seeded = seeded
         self.awareness = RoomAwareness()
         self.holders = 0
@@ -144,12 +147,19 @@ class Room:
 
     # -- connections -----------------------------------------------------------------------
 
-    def join(self, conn: Connection) -> None:
+    def join(self, conn: Connection, *, answered_early: bool = False) -> None:
+        """``answered_early``: the endpoint already sent this client the stored state as its
+        sync step 2 (a fresh client, while the room loaded); it gets what changed since."""
         self._conns[conn.id] = conn
         conn.room = self
+        state = self.doc.get_state()
         # The greeting rides the control lane so later control messages (AccessState from
         # connection_joined) cannot overtake it.
-        conn.push_control(step1_frame(self.doc.get_state()))
+        conn.push_control(step1_frame(state))
+        if answered_early:
+            conn.state = SYNCED
+            if state != self.loaded_state:
+                conn.push_sync(update_frame(self.doc.get_update(self.loaded_state)))
         if conn.control:
             principal = conn.principal
             hello = Hello(

@@ -65,6 +65,8 @@ class YClient:
         self.close_code: int | None = None
         self.close_reason = ""
         self.frames_received = 0
+        #: (message type, sync step or -1) of every frame, in arrival order.
+        self.kinds: list[tuple[int, int]] = []
         self._reader: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> YClient:
@@ -98,6 +100,7 @@ class YClient:
                 self.frames_received += 1
                 data = bytes(raw)
                 kind = data[0]
+                self.kinds.append((kind, data[1] if kind == SYNC else -1))
                 if kind == SYNC:
                     step = data[1]
                     length, pos = _read_var_uint(data, 2)
