@@ -249,6 +249,10 @@ class SyncEndpoint:
             stats.publish()
 
 
+#: How long a room load waits for a plain client's first message before building the document.
+EARLY_WAIT_SECONDS = 0.02
+
+
 class _EarlyAnswer:
     """Called by the registry with the stored state of a loading room, before its document
     is built: if the client's first message is already here and it is a fresh client's sync
@@ -261,8 +265,11 @@ class _EarlyAnswer:
         self.first = first
         self.answered = False
 
-    def __call__(self, stored: StoredRoom) -> None:
+    async def __call__(self, stored: StoredRoom) -> None:
         first = self.first
+        if not first.done():
+            # A client sends its step 1 on open, often a round trip after the store read ended.
+            await asyncio.wait([first], timeout=EARLY_WAIT_SECONDS)
         if not first.done() or first.cancelled() or first.exception() is not None or not stored.updates:
             return
         message = first.result()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -43,7 +43,7 @@ class RoomRegistry:
         self._rooms: dict[RecordKey, Room] = {}
         self._loading: dict[RecordKey, asyncio.Task[Room]] = {}
         self._unloading: dict[RecordKey, asyncio.Task[None]] = {}
-        self._early: dict[RecordKey, list[Callable[[StoredRoom], None]]] = {}
+        self._early: dict[RecordKey, list[Callable[[StoredRoom], Awaitable[None]]]] = {}
         self.connection_count = 0
 
     # -- RoomRegistryHandle ----------------------------------------------------------------
@@ -65,11 +65,11 @@ class RoomRegistry:
 
     # -- holding rooms ---------------------------------------------------------------------
 
-    async def acquire(self, record: RecordKey, early: Callable[[StoredRoom], None] | None = None) -> Room:
+    async def acquire(self, record: RecordKey, early: Callable[[StoredRoom], Awaitable[None]] | None = None) -> Room:
         """The loaded room, loading (or seeding) it first; the caller must ``release`` it.
 
-        ``early`` is called with the stored state if this call waits for a load that has not
-        read the store yet (synchronously, before the document is built from it).
+        ``early`` is awaited with the stored state if this call waits for a load that has not
+        read the store yet (before the document is built from it; the load waits for it).
         """
         while True:
             room = self._rooms.get(record)
@@ -104,7 +104,7 @@ class RoomRegistry:
         stored, seeded = await load_or_seed(self.store, self.ctx.filemaker, record, layout)
         for callback in self._early.pop(record, ()):
             try:
-                callback(stored)
+                await callback(stored)
             except Exception:
                 log.exception("early look at the stored state of %s failed", record)
         try:
