@@ -87,28 +87,36 @@ class SyncEndpoint:
             rate=self.limits.messages_per_second,
             burst=self.limits.message_burst,
         )
-        # The client's first message (its sync step 1) is read while the room loads: a fresh
-        # plain client is answered from the stored state before the document is built (cold
-        # load). Control clients are not: they learn their access (Hello, AccessState) first.
-        first: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(receive())
-        early = None if control else _EarlyAnswer(conn, first)
+        # When the room must be loaded, the client's first message (its sync step 1) is read
+        # meanwhile: a fresh plain client is answered from the stored state before the document
+        # is built (cold load). Control clients learn their access (Hello, AccessState) first.
+        # The list holds the read until the receive loop takes it (nothing per connection after).
+        first: list[asyncio.Future[dict[str, Any]]] = []
+        early = None
+        if self.registry.loaded(record) is None:
+            first.append(asyncio.ensure_future(receive()))
+            early = None if control else _EarlyAnswer(conn, first[0])
         try:
             room = await self._room(record, early)
         except Refused as refused:
-            first.cancel()
+            for pending in first:
+                pending.cancel()
             await self._refuse(send, refused)
             return
+        answered = early is not None and early.answered
+        early = None
         self.live.add(conn)
         self.registry.connection_count += 1
         self.ctx.metrics.connections.inc()
         try:
-            answered = early is not None and early.answered
             room.join(conn, answered_early=answered)
             if answered:
                 self._count(conn, len(FRESH_STEP1))
-            await self._receive_loop(conn, room, receive, None if answered else first)
+                first.clear()  # it was the step 1 just answered
+            await self._receive_loop(conn, room, receive, first)
         finally:
-            first.cancel()
+            for pending in first:
+                pending.cancel()
             self.live.discard(conn)
             self.registry.connection_count -= 1
             self.ctx.metrics.connections.dec()
@@ -187,23 +195,24 @@ class SyncEndpoint:
         self.registry.stats.bytes_in += size
 
     async def _receive_loop(
-        self, conn: Connection, room: Room, receive: Receive, first: asyncio.Future[dict[str, Any]] | None
+        self, conn: Connection, room: Room, receive: Receive, first: list[asyncio.Future[dict[str, Any]]]
     ) -> None:
         max_bytes = self.limits.max_message_bytes
         stats = self.registry.stats
         monotonic = time.monotonic
+        message: dict[str, Any] | None = await first[0] if first else None
+        first.clear()
         while True:
-            if first is not None:
-                message, first = await first, None
-            else:
+            if message is None:
                 message = await receive()
-            if message["type"] != "websocket.receive":
-                if message["type"] == "websocket.disconnect":
+            kind, data = message["type"], message.get("bytes")
+            message = None  # an idle connection keeps no message alive while it waits
+            if kind != "websocket.receive":
+                if kind == "websocket.disconnect":
                     return
                 continue
             if conn.closing:
                 continue  # we are closing it; ignore what is still in flight
-            data = message.get("bytes")
             if data is None:
                 self._close(conn, CloseCode.POLICY, "text messages are not part of the y-websocket protocol")
                 continue
@@ -222,6 +231,7 @@ class SyncEndpoint:
                 room.receive(conn, data)
             except ProtocolError as exc:
                 self._close(conn, exc.close_code, exc.detail)
+            data = None
 
     def _close(self, conn: Connection, code: int, reason: str) -> None:
         log.info("closing connection %s (%s): %s", conn.id, code, reason)

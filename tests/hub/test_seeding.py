@@ -24,6 +24,8 @@ async def test_first_open_seeds_from_filemaker(demo_hub: RunningHub) -> None:
         await wait_for(client.synced.is_set)
         assert client.text() == "Quarterly maintenance contract, Q1. Net 30."
         assert client.fields()["Customer"] == "Northwind Traders"
+        # A fresh client is answered from the stored seed while the room is still loading.
+        await wait_for(lambda: demo_hub.ctx.rooms.loaded(record) is not None)
         room = demo_hub.ctx.rooms.loaded(record)
         assert room is not None and room.seeded is not None
         assert room.seeded.values["Customer"] == "Northwind Traders"
