@@ -127,7 +127,17 @@ def parse_frame(data: bytes) -> Frame:
     """Decode one WebSocket message. Raises ProtocolError on anything malformed or unknown."""
     if not data:
         raise ProtocolError("empty message")
-    # Fast path for the overwhelmingly common frames: one-byte type and step.
+    # Fast path for the overwhelmingly common frames: a sync message whose length takes one
+    # or two bytes (payloads under 16 KiB). Anything else takes the general reader below.
+    size = len(data)
+    if size >= 3 and data[0] == SYNC and data[1] <= UPDATE:
+        first = data[2]
+        if first < 0x80:
+            if size - 3 == first:
+                return Frame(SYNC, data[1], data[3:])
+        elif size >= 4 and data[3] < 0x80 and data[3] != 0:
+            if size - 4 == (first & 0x7F) | (data[3] << 7):
+                return Frame(SYNC, data[1], data[4:])
     reader = _Reader(data)
     kind = reader.var_uint()
     if kind == SYNC:

@@ -52,8 +52,16 @@ def step2(doc: Doc[Any], payload: bytes) -> bytes:
 
 
 def apply(doc: Doc[Any], update: bytes) -> None:
-    guarded(lambda: check_update(update))
-    guarded(lambda: doc.apply_update(update))
+    """Decode-check ``update`` (``check_update``), then apply it; the hot path of every edit."""
+    try:
+        check_update(update)
+        doc.apply_update(update)
+    except (ValueError, RuntimeError, TypeError) as exc:
+        raise ProtocolError(f"update rejected by the CRDT engine: {exc}") from None
+    except BaseException as exc:
+        if is_panic(exc):
+            raise CrdtPanic(str(exc)) from None
+        raise
 
 
 def is_noop(doc: Doc[Any], update: bytes) -> bool:

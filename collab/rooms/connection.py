@@ -142,7 +142,20 @@ class Connection:
             self.queued_bytes += len(frame)
             self._kick()
 
-    def push_sync(self, frame: bytes) -> None:
+    def push_sync(self, frame: bytes, message: dict[str, Any] | None = None) -> None:
+        """Queue a sync frame; ``message`` is its prebuilt ASGI send message (one dict shared by
+        every recipient of a broadcast)."""
+        if (
+            self._sync is None
+            and self._ctl is None
+            and not self._aw
+            and not self._busy
+            and self._close is None
+            and len(frame) <= self.queue_limit
+        ):
+            # An idle socket (the common case): straight to the transport, nothing queued.
+            self._step(message if message is not None else {"type": "websocket.send", "bytes": frame})
+            return
         if self._admit(len(frame)):
             if self._sync is None:
                 self._sync = deque()
@@ -221,19 +234,24 @@ class Connection:
         costs no task switch per message, and backpressure still works.
         """
         while (message := self._next()) is not None:
-            result = self.send(message)
-            coro = result if isinstance(result, Coroutine) else _awaiting(result)
-            try:
-                yielded = coro.send(None)
-            except StopIteration:
-                continue
-            except (OSError, RuntimeError) as exc:
-                self._gone(exc)
+            if not self._step(message):
                 return
-            self._busy = True
-            self._writer = asyncio.get_running_loop().create_task(self._finish(coro, yielded))
-            return
         self._ctl = self._sync = None  # drained: drop the empty lanes
+
+    def _step(self, message: dict[str, Any]) -> bool:
+        """Send one message; True when it went out without suspending."""
+        result = self.send(message)
+        coro = result if isinstance(result, Coroutine) else _awaiting(result)
+        try:
+            yielded = coro.send(None)
+        except StopIteration:
+            return True
+        except (OSError, RuntimeError) as exc:
+            self._gone(exc)
+            return False
+        self._busy = True
+        self._writer = asyncio.get_running_loop().create_task(self._finish(coro, yielded))
+        return False
 
     async def _finish(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
         try:

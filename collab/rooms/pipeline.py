@@ -120,10 +120,11 @@ class ChangePipeline:
             update = merge_updates(*(u for u, _ in relay))
             skip = next(iter(senders)) if len(senders) == 1 else None
         frame = update_frame(update)
+        message = {"type": "websocket.send", "bytes": frame}
         sent = 0
         for conn in self.room.live_connections():
             if conn is not skip:
-                conn.push_sync(frame)
+                conn.push_sync(frame, message)
                 sent += 1
         stats = self.registry.stats
         stats.messages_out += sent

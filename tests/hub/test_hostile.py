@@ -11,11 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Text
 
-from collab.errors import CloseCode
+from collab.errors import CloseCode, ProtocolError
+from collab.protocol import sync as sync_module
 from collab.protocol.sync import (
+    SYNC,
     AwarenessEntry,
     awareness_frame,
     encode_awareness,
+    parse_frame,
     step1_frame,
     update_frame,
     var_uint,
@@ -184,3 +187,35 @@ async def _fuzz_hub(request: pytest.FixtureRequest, tmp_path: Path):  # type: ig
 
 def test_var_uint_round_trip() -> None:
     assert var_uint(0) == b"\x00" and var_uint(300) == b"\xac\x02"
+
+
+def _parse_general(data: bytes) -> tuple[int, int, bytes] | str:
+    """parse_frame's answer without its fast path (the bounded reader alone)."""
+    try:
+        reader = sync_module._Reader(data)
+        kind = reader.var_uint()
+        if kind != SYNC:
+            return "other"
+        step = reader.var_uint()
+        if step > 2:
+            return "error"
+        payload = reader.var_bytes()
+        reader.end()
+        return (SYNC, step, payload)
+    except ProtocolError:
+        return "error"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 2), st.binary(max_size=40), st.integers(0, 20_000), st.integers(-2, 2))
+def test_sync_frame_fast_path_agrees_with_the_reader(step: int, head: bytes, length: int, skew: int) -> None:
+    """The fast path of parse_frame accepts exactly what the general reader accepts."""
+    payload = (head * (length // max(1, len(head)) + 1))[:length] if head else bytes(length)
+    data = bytes((SYNC, step)) + var_uint(len(payload) + skew if len(payload) + skew >= 0 else 0) + payload
+    expected = _parse_general(data)
+    try:
+        frame = parse_frame(data)
+        got: tuple[int, int, bytes] | str = (frame.kind, frame.step, frame.payload)
+    except ProtocolError:
+        got = "error"
+    assert got == expected

@@ -142,15 +142,15 @@ async def test_panic_reloads_the_room_from_the_store(tmp_path: Path) -> None:
         room = hub.ctx.rooms.loaded(record)
 
         PanicException = type("PanicException", (BaseException,), {})
-        original = checks.guarded
+        original = checks.check_update
 
-        def panicking(fn: Any) -> Any:
+        def panicking(update: bytes) -> Any:
             if getattr(panicking, "armed", False):
                 panicking.armed = False  # type: ignore[attr-defined]
-                return original(lambda: (_ for _ in ()).throw(PanicException("boom")))
-            return original(fn)
+                raise PanicException("boom")
+            return original(update)
 
-        checks.guarded = panicking  # fault injection at the yrs boundary
+        checks.check_update = panicking  # fault injection at the yrs boundary
         try:
             attacker = YClient(sync_url(hub.ws_url, record))
             await attacker.connect()
@@ -159,7 +159,7 @@ async def test_panic_reloads_the_room_from_the_store(tmp_path: Path) -> None:
             await attacker.edit(lambda d: d.get("Notes", type=Text).insert(0, "x"))
             assert await attacker.wait_closed() == CloseCode.POLICY
         finally:
-            checks.guarded = original
+            checks.check_update = original
         assert await victim.wait_closed() == CloseCode.RESTART
         await wait_for(lambda: hub.ctx.rooms.loaded(record) is not room)
         async with YClient(sync_url(hub.ws_url, record)) as fresh:
