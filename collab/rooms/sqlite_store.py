@@ -7,15 +7,19 @@ Tables (component ``rooms``):
 - ``hub_updates``: the append-only log, ordered by its integer key.
 
 ``append`` and ``compact`` are queued into the database writer when called, so they commit in
-call order (see ``collab.rooms.store``).
+call order (see ``collab.rooms.store``). The appends of every room made while one insert job
+waits in the writer's queue join that job (one ``executemany`` per batch, not one job per room
+and turn); ``compact`` seals it, so an append made after a compaction lands after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
+from functools import partial
 
 from collab.errors import StoreError
 from collab.rooms.store import RoomMeta, StoredRoom
@@ -59,9 +63,15 @@ def _load(conn: sqlite3.Connection, room: str, *, created: bool = False) -> Stor
     return StoredRoom(meta, updates, len(log), sum(map(len, log)), created)
 
 
+_Rows = list[tuple[str, bytes]]
+
+
 class SqliteDocStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self.db = db
+        #: The queued insert job that appends may still join: its rows and its commit future.
+        self._open: tuple[_Rows, asyncio.Future[None]] | None = None
+        self._lock = threading.Lock()  # the writer thread takes the rows when the job runs
 
     @staticmethod
     def register(db: SqliteDatabase) -> None:
@@ -93,14 +103,25 @@ class SqliteDocStore:
             raise StoreError(f"cannot create room {room}: {exc}") from exc
 
     def append(self, room: str, updates: Sequence[bytes]) -> asyncio.Future[None]:
-        rows = [(room, update) for update in updates]
+        with self._lock:
+            if self._open is None:
+                rows: _Rows = []
+                self._open = (rows, self.db.queue(partial(self._insert, rows)))
+            rows, commit = self._open
+            rows.extend((room, update) for update in updates)
+        # Callers share the job's future; a shield keeps one caller's cancel from dropping it.
+        return asyncio.shield(commit)
 
-        def job(conn: sqlite3.Connection) -> None:
-            conn.executemany("INSERT INTO hub_updates(room, data) VALUES (?, ?)", rows)
-
-        return self.db.queue(job)
+    def _insert(self, rows: _Rows, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if self._open is not None and self._open[0] is rows:
+                self._open = None  # later appends queue a new job
+        conn.executemany("INSERT INTO hub_updates(room, data) VALUES (?, ?)", rows)
 
     def compact(self, room: str, snapshot: bytes) -> asyncio.Future[None]:
+        with self._lock:
+            self._open = None  # seal: appends made after this call go to a job queued after it
+
         def job(conn: sqlite3.Connection) -> None:
             changed = conn.execute(
                 "UPDATE hub_rooms SET snapshot = ?, compacted = ? WHERE room = ?",

@@ -75,6 +75,20 @@ async def test_append_is_ordered_and_durable(store: DocStore) -> None:
     assert _replay(stored.updates) == str(doc.get("Notes", type=Text))
 
 
+async def test_appends_of_many_rooms_in_one_turn_each_land(store: DocStore) -> None:
+    """Appends made together (the SQLite store shares one insert job) each reach their room,
+    and one caller giving up on its future does not drop the others'."""
+    docs = {name: _updates(6) for name in ("a", "b", "c")}
+    for name, (doc, updates) in docs.items():
+        await store.create_if_absent(name, new_meta(doc.client_id, 0), updates[0])
+    futures = {name: store.append(name, updates[1:]) for name, (_doc, updates) in docs.items()}
+    futures["b"].cancel()
+    await asyncio.wait([futures["a"], futures["c"]])
+    for name, (_doc, updates) in docs.items():
+        stored = await store.load(name)
+        assert stored is not None and stored.updates == updates, name
+
+
 async def test_compaction_replaces_the_log_in_call_order(store: DocStore) -> None:
     doc, updates = _updates(20)
     await store.create_if_absent("r", new_meta(doc.client_id, 0), updates[0])
