@@ -251,7 +251,13 @@ class WritebackService:
                 await self.faults.handle(slot, room, exc)
                 return
             slot.base = written.base
-            cleared = await self.outbox.set_base(written.base, clear_generation=generation)
+            # An edit since this attempt read the document keeps the row: FileMaker lacks it.
+            clear = generation if slot.edits == edits else None
+            slot.clearing = clear is not None
+            try:
+                cleared = await self.outbox.set_base(written.base, clear_generation=clear)
+            finally:
+                slot.clearing = False
             if cleared:
                 slot.row_stored = False
             if cleared and slot.edits != edits:
@@ -273,7 +279,13 @@ class WritebackService:
 
     async def _done(self, slot: Slot, room: RoomHandle, base: Base, generation: int, edits: int) -> None:
         """Nothing to send: the document already equals the base (FileMaker has it all)."""
-        cleared = await self.outbox.clear(slot.record, generation)
+        cleared = False
+        if slot.edits == edits:  # else an edit came in since the document was read: keep the row
+            slot.clearing = True
+            try:
+                cleared = await self.outbox.clear(slot.record, generation)
+            finally:
+                slot.clearing = False
         if cleared:
             slot.row_stored = False
         if cleared and slot.edits != edits:

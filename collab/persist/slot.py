@@ -36,8 +36,10 @@ class Slot:
         self.bumping = False
         self.bump_again = False
         #: The outbox row is committed and nothing can have cleared it since: only a write
-        #: clears it, and writes run under ``lock``.
+        #: clears it, and only while ``clearing``.
         self.row_stored = False
+        #: A write's clear of the row is queued and not committed yet.
+        self.clearing = False
         # faults
         self.retry_at = 0.0
         self.attempts = 0
@@ -68,11 +70,12 @@ class Slot:
     def needs_bump(self) -> bool:
         """Must an edit now be followed by a committed outbox bump?
 
-        Not while the committed row already says "dirty" and no write is under way: the next
-        write reads the document (this edit included) and clears with the row's generation.
-        During a write, an edit must bump the generation so the write's clear fails.
+        Not while the committed row already says "dirty" and no clear is queued: a write only
+        queues its clear when no edit came in since it read the document (``edits``), so the
+        row outlives every edit it did not carry. An edit made while a clear is queued must
+        bump, so its row exists again after that clear.
         """
-        return not self.row_stored or self.lock.locked()
+        return not self.row_stored or self.clearing
 
     async def sleep(self, delay: float) -> None:
         """Sleep ``delay`` seconds unless ``wake`` ends it earlier.
