@@ -220,13 +220,28 @@ class DataAPIClient:
         FileMaker's ``==`` ignores case for text; the answer is checked here, so only an
         exact, case-sensitive match counts.
         """
-        found = await self.find(layout, [{field: exact_match(value)}], limit=10)
-        exact = [r for r in found.records if str(r.field_data.get(field, "")) == value]
-        if len(exact) > 1:
-            log.warning(
-                "%s/%s: more than one record has this %s; using the first", self.database, layout, field
-            )
-        return exact[0] if exact else None
+        return (await self.find_by_keys(layout, field, [value]))[value]
+
+    async def find_by_keys(self, layout: str, field: str, values: Sequence[str]) -> dict[str, Record | None]:
+        """Key lookups for several values in one find (one ORed request per value): each
+        value's record (exact, case-sensitive match; the first if several), or None."""
+        distinct = list(dict.fromkeys(values))
+        if not distinct:
+            return {}
+        # Up to 10 case-insensitive matches per value, as a lone lookup would allow.
+        found = await self.find(layout, [{field: exact_match(v)} for v in distinct], limit=10 * len(distinct))
+        by_value: dict[str, list[Record]] = {}
+        for record in found.records:
+            by_value.setdefault(str(record.field_data.get(field, "")), []).append(record)
+        out: dict[str, Record | None] = {}
+        for value in distinct:
+            hits = by_value.get(value, [])
+            if len(hits) > 1:
+                log.warning(
+                    "%s/%s: more than one record has this %s; using the first", self.database, layout, field
+                )
+            out[value] = hits[0] if hits else None
+        return out
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from collab.errors import CloseCode
 from collab.records import RecordKey
 from collab.rooms.hooks import RoomHandle, RoomRegistryHandle
 from collab.rooms.room import Room
-from collab.rooms.seeding import RoomUnavailable, load_or_seed
+from collab.rooms.seeding import KeyLookups, RoomUnavailable, load_or_seed
 from collab.rooms.stats import SyncStats
 from collab.rooms.store import DocStore, StoredRoom
 
@@ -45,6 +45,7 @@ class RoomRegistry:
         self._unloading: dict[RecordKey, asyncio.Task[None]] = {}
         self._early: dict[RecordKey, list[Callable[[StoredRoom], Awaitable[None]]]] = {}
         self.connection_count = 0
+        self.lookups = KeyLookups(ctx.filemaker) if ctx.filemaker is not None else None
 
     # -- RoomRegistryHandle ----------------------------------------------------------------
 
@@ -101,7 +102,7 @@ class RoomRegistry:
         layout = self.settings.layout(record.database, record.layout)
         if layout is None:
             raise RoomUnavailable(f"layout {record.layout_path} is not configured", close_code=CloseCode.NOT_FOUND)
-        stored, seeded = await load_or_seed(self.store, self.ctx.filemaker, record, layout)
+        stored, seeded = await load_or_seed(self.store, self.ctx.filemaker, record, layout, self.lookups)
         for callback in self._early.pop(record, ()):
             try:
                 await callback(stored)

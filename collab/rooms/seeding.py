@@ -7,6 +7,8 @@ document is never re-created from plain values once it exists.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 from typing import Any
 
@@ -20,7 +22,7 @@ from collab.rooms.hooks import SeedInfo
 from collab.rooms.store import DocStore, StoredRoom, new_meta
 from collab.settings import LayoutSettings
 
-__all__ = ["RoomUnavailable", "load_or_seed", "seed_room"]
+__all__ = ["KeyLookups", "RoomUnavailable", "load_or_seed", "seed_room"]
 
 log = logging.getLogger("collab.rooms")
 
@@ -33,6 +35,54 @@ class RoomUnavailable(CollabError):
         self.close_code = close_code
 
 
+class KeyLookups:
+    """Finds the FileMaker row of records opened for the first time.
+
+    A lookup goes out at once; lookups for the same layout asked while it is in flight wait
+    and go out together in the next find (one ORed request per key, at most ``max_batch``),
+    so a burst of first opens (a morning of web viewers, a restart) costs a few finds, not
+    one round trip each.
+    """
+
+    def __init__(self, filemaker: Any, *, max_batch: int = 50) -> None:
+        self.filemaker = filemaker
+        self.max_batch = max_batch
+        self._waiting: dict[tuple[str, str, str], dict[str, asyncio.Future[Any]]] = {}
+        self._drains: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+
+    async def find(self, record: RecordKey, key_field: str) -> Any:
+        """The record's row (``filemaker.models.Record``), or None when no row has the key."""
+        lane = (record.database, record.layout, key_field)
+        waiting = self._waiting.setdefault(lane, {})
+        future = waiting.get(record.key)
+        if future is None:
+            future = waiting[record.key] = asyncio.get_running_loop().create_future()
+        if lane not in self._drains:
+            self._drains[lane] = asyncio.get_running_loop().create_task(self._drain(lane))
+        return await future
+
+    async def _drain(self, lane: tuple[str, str, str]) -> None:
+        database, layout, field = lane
+        try:
+            while waiting := self._waiting.get(lane):
+                keys = list(itertools.islice(waiting, self.max_batch))
+                futures = {key: waiting.pop(key) for key in keys}
+                try:
+                    found = await self.filemaker.client(database).find_by_keys(layout, field, keys)
+                except Exception as exc:  # noqa: BLE001 - handed to every opener of this batch
+                    for future in futures.values():
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for key, future in futures.items():
+                    if not future.done():
+                        future.set_result(found.get(key))
+        finally:
+            del self._drains[lane]
+            if not self._waiting.get(lane):
+                self._waiting.pop(lane, None)
+
+
 async def seed_room(
     store: DocStore, record: RecordKey, layout: LayoutSettings, values: dict[str, Any]
 ) -> StoredRoom:
@@ -43,7 +93,7 @@ async def seed_room(
 
 
 async def load_or_seed(
-    store: DocStore, filemaker: Any, record: RecordKey, layout: LayoutSettings
+    store: DocStore, filemaker: Any, record: RecordKey, layout: LayoutSettings, lookups: KeyLookups | None = None
 ) -> tuple[StoredRoom, SeedInfo | None]:
     stored = await store.load(record.room)
     if stored is not None:
@@ -51,7 +101,10 @@ async def load_or_seed(
     if filemaker is None:
         raise RoomUnavailable("FileMaker is not configured on this hub", close_code=CloseCode.TRY_AGAIN)
     try:
-        found = await filemaker.client(record.database).find_one_by(record.layout, layout.key_field, record.key)
+        if lookups is not None:
+            found = await lookups.find(record, layout.key_field)
+        else:
+            found = await filemaker.client(record.database).find_one_by(record.layout, layout.key_field, record.key)
         if found is None:
             raise RoomUnavailable("record not found in FileMaker", close_code=CloseCode.NOT_FOUND)
         types = await filemaker.field_types(record.database, record.layout)

@@ -275,6 +275,19 @@ async def test_find_one_by_key(client: DataAPIClient, target: Target, scratch: l
     assert await client.find_one_by(target.layout, "UUID", str(uuid.uuid4())) is None
 
 
+async def test_find_by_keys_answers_every_key_in_one_find(
+    client: DataAPIClient, target: Target, scratch: list[str]
+) -> None:
+    keys = [str(uuid.uuid4()).upper() for _ in range(3)]
+    ids = [await _new_invoice(client, target, scratch, UUID=key) for key in keys]
+    missing = str(uuid.uuid4()).upper()
+    found = await client.find_by_keys(target.layout, "UUID", [*keys, missing, keys[0]])
+    assert set(found) == {*keys, missing}
+    assert [found[key].record_id for key in keys] == ids  # type: ignore[union-attr]
+    assert found[missing] is None
+    assert await client.find_by_keys(target.layout, "UUID", [missing]) == {missing: None}  # 401: none match
+
+
 async def test_find_one_by_does_not_expand_wildcards(
     client: DataAPIClient, target: Target, scratch: list[str]
 ) -> None:

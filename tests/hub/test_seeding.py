@@ -31,6 +31,25 @@ async def test_first_open_seeds_from_filemaker(demo_hub: RunningHub) -> None:
         assert room.seeded.values["Customer"] == "Northwind Traders"
 
 
+async def test_a_burst_of_first_opens_shares_finds(demo_hub: RunningHub) -> None:
+    """Eight records opened at once (and one unknown key) cost a couple of finds, not nine;
+    each record still gets its own row, and the unknown one alone is refused."""
+    emulator = demo_hub.ctx.extras["emulator"]
+    before = emulator.calls.count("find")
+    records = [_record(i) for i in range(4, 12)]
+    clients = [YClient(sync_url(demo_hub.ws_url, record)) for record in records]
+    stranger = YClient(sync_url(demo_hub.ws_url, RecordKey("Sales", "Invoices", "no-such-key")))
+    await asyncio.gather(*(c.connect() for c in [*clients, stranger]))
+    await wait_for(lambda: all(c.synced.is_set() for c in clients))
+    assert await stranger.wait_closed() == CloseCode.NOT_FOUND
+    for client, record in zip(clients, records, strict=True):
+        assert client.fields()["UUID"] == record.key
+    finds = emulator.calls.count("find") - before
+    assert 1 <= finds <= 3, finds
+    for c in clients:
+        await c.close()
+
+
 async def test_unknown_record_closes_4404(demo_hub: RunningHub) -> None:
     client = YClient(sync_url(demo_hub.ws_url, RecordKey("Sales", "Invoices", "no-such-key")))
     await client.connect()
