@@ -10,10 +10,11 @@ such a find from an index. This wrapper changes no behaviour of the emulator, on
   cache kept in step with inserts and updates, dropped on deletes and on any transaction
   that fails);
 - the list and find routes (which only read) get the cached rows without a copy;
-- a find with one request of one ``==VALUE`` criterion (VALUE letters, digits and dashes
-  only, as the benchmark's UUIDs are) first narrows the rows to those whose field equals
-  VALUE ignoring case (an index built once per cached table), then runs the emulator's own
-  find on them, so its result is the same.
+- a find whose requests are each one ``==VALUE`` criterion on the same field (VALUE letters,
+  digits and dashes only, as the benchmark's UUIDs are; the hub's key lookups, alone or
+  batched) first narrows the rows to those whose field equals one of the VALUEs ignoring
+  case (an index built once per cached table), then runs the emulator's own find on them,
+  so its result is the same.
 
 Usage: ``python -m bench.peers.fm_emulator --port P --db FILE`` (the ``collab emulator`` flags).
 """
@@ -106,22 +107,29 @@ def _install() -> None:
 
     original_find = routes_records.run_find
 
+    def simple_key(request: dict[str, Any]) -> tuple[str, str] | None:
+        """(field, value) of a request that is one ``==VALUE`` criterion and no omit."""
+        criteria = {k: v for k, v in request.items() if k != "omit" and v is not None and str(v) != ""}
+        if len(criteria) != 1 or str(request.get("omit", "false")).lower() == "true":
+            return None
+        ((name, value),) = criteria.items()
+        m = _SIMPLE.match(str(value))
+        return (name, m.group(1).lower()) if m and "::" not in name else None
+
     def run_find(rows: Sequence[Row], requests: Sequence[dict[str, Any]], *args: Any, **kwargs: Any) -> list[Row]:
-        if len(requests) == 1:
-            criteria = {k: v for k, v in requests[0].items() if k != "omit" and v is not None and str(v) != ""}
-            omit = str(requests[0].get("omit", "false")).lower() == "true"
-            if len(criteria) == 1 and not omit:
-                ((name, value),) = criteria.items()
-                m = _SIMPLE.match(str(value))
-                if m and "::" not in name:
-                    key = (id(rows), name)
-                    index = _INDEX.get(key)
-                    if index is None or index[0] is not rows:
-                        table: dict[str, list[Row]] = {}
-                        for r in rows:
-                            table.setdefault(str(r.data.get(name, "")).lower(), []).append(r)
-                        index = _INDEX[key] = (rows, table)
-                    rows = index[1].get(m.group(1).lower(), [])
+        keys = [simple_key(request) for request in requests]
+        names = {key[0] for key in keys if key is not None}
+        if keys and all(key is not None for key in keys) and len(names) == 1:
+            (name,) = names
+            index_key = (id(rows), name)
+            index = _INDEX.get(index_key)
+            if index is None or index[0] is not rows:
+                table: dict[str, list[Row]] = {}
+                for r in rows:
+                    table.setdefault(str(r.data.get(name, "")).lower(), []).append(r)
+                index = _INDEX[index_key] = (rows, table)
+            hits = {r.id: r for key in keys if key is not None for r in index[1].get(key[1], [])}
+            rows = [hits[i] for i in sorted(hits)]  # rows come ordered by id
         return original_find(rows, requests, *args, **kwargs)
 
     routes_records.run_find = run_find  # type: ignore[assignment]
