@@ -29,10 +29,10 @@ def is_panic(exc: BaseException) -> bool:
     return type(exc).__name__ == "PanicException"
 
 
-def guarded(fn: Callable[[], T]) -> T:
-    """Run ``fn``; yrs errors become ProtocolError, a panic becomes CrdtPanic."""
+def guarded(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(*args)``; yrs errors become ProtocolError, a panic becomes CrdtPanic."""
     try:
-        return fn()
+        return fn(*args)
     except (ValueError, RuntimeError, TypeError) as exc:
         raise ProtocolError(f"update rejected by the CRDT engine: {exc}") from None
     except BaseException as exc:
@@ -52,16 +52,14 @@ def step2(doc: Doc[Any], payload: bytes) -> bytes:
 
 
 def apply(doc: Doc[Any], update: bytes) -> None:
-    """Decode-check ``update`` (``check_update``), then apply it; the hot path of every edit."""
-    try:
-        check_update(update)
-        doc.apply_update(update)
-    except (ValueError, RuntimeError, TypeError) as exc:
-        raise ProtocolError(f"update rejected by the CRDT engine: {exc}") from None
-    except BaseException as exc:
-        if is_panic(exc):
-            raise CrdtPanic(str(exc)) from None
-        raise
+    """Decode-check ``update`` (``check_update``), then apply it; the hot path of every edit,
+    so one guard (no closures) covers both calls."""
+    guarded(_decode_then_apply, doc, update)
+
+
+def _decode_then_apply(doc: Doc[Any], update: bytes) -> None:
+    check_update(update)
+    doc.apply_update(update)
 
 
 def is_noop(doc: Doc[Any], update: bytes) -> bool:
