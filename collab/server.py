@@ -17,6 +17,7 @@ from collab.context import HubContext
 from collab.logs import configure_logging
 from collab.metrics import Metrics
 from collab.settings import Settings, load_settings
+from collab.transports.websocket import WebSocketProtocol
 
 __all__ = ["HubServer", "demo_overrides", "serve", "uvicorn_config"]
 
@@ -70,7 +71,9 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         app,
         host=settings.server.host,
         port=settings.server.port,
-        # Deflate doubles CPU per update and costs ~40 KB per socket; Yjs updates are small.
+        # Our own lean protocol (collab.transports.websocket): no permessage-deflate, which
+        # doubles CPU per update and costs ~40 KB per socket; Yjs updates are small.
+        ws=WebSocketProtocol,
         ws_per_message_deflate=False,
         # uvicorn closes larger frames with 1009 before our own exact check sees them.
         ws_max_size=settings.limits.max_message_bytes + 64,

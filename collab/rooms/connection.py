@@ -228,8 +228,8 @@ class Connection:
     def _pump(self) -> None:
         """Send now, synchronously, while the socket accepts.
 
-        uvicorn's ``send`` only suspends when the transport is paused (the client reads too
-        slowly). We step the coroutine by hand; one that suspends is handed to a writer task,
+        The WebSocket protocol's ``send`` only suspends when the transport is paused (the
+        client reads too slowly). We step the coroutine by hand; one that suspends is handed to a writer task,
         which finishes it and then drains the lanes with ordinary awaits. So the common case
         costs no task switch per message, and backpressure still works.
         """
