@@ -35,6 +35,18 @@ _MAX_COMMENT_CHARS = 2_000
 
 
 class _RoomState:
+    __slots__ = (
+        "changes",
+        "comment_count",
+        "comment_ids",
+        "last_changed",
+        "origins",
+        "presence",
+        "presence_task",
+        "users",
+        "values",
+    )
+
     def __init__(self, room: RoomHandle) -> None:
         self.values: dict[str, Any] = room.values()
         self.comment_ids: set[str] = {_comment_id(item) for item in comments(room.doc)}

@@ -17,6 +17,8 @@ class TokenBucket:
     sharing the total bucket.
     """
 
+    __slots__ = ("_clock", "_lock", "_stamp", "_tokens", "burst", "rate")
+
     def __init__(self, rate: float, burst: float = 1.0, *, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")

@@ -16,6 +16,39 @@ __all__ = ["Slot", "describe", "iso"]
 
 
 class Slot:
+    __slots__ = (
+        "_failed_values",
+        "_field_messages",
+        "_tracked",
+        "_waker",
+        "attempts",
+        "base",
+        "bucket",
+        "bump_again",
+        "bumping",
+        "clearing",
+        "dirty",
+        "edits",
+        "field_errors",
+        "first_dirty",
+        "flush",
+        "generation",
+        "last_edit",
+        "last_error",
+        "last_saved",
+        "lock",
+        "next_poll",
+        "park_reason",
+        "parked",
+        "poll_interval",
+        "record",
+        "retry_at",
+        "row_stored",
+        "task",
+        "validation_failures",
+        "waiting",
+    )
+
     def __init__(self, record: RecordKey, bucket: TokenBucket) -> None:
         self.record = record
         self.bucket = bucket

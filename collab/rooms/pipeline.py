@@ -35,6 +35,21 @@ _Acks = dict[Connection, int]
 
 
 class ChangePipeline:
+    __slots__ = (
+        "_acks",
+        "_log",
+        "_origins",
+        "_pending",
+        "_relay",
+        "_store",
+        "last_commit",
+        "log_bytes",
+        "log_count",
+        "registry",
+        "room",
+        "scheduled",
+    )
+
     def __init__(self, room: Room, *, log: list[bytes]) -> None:
         self.room = room
         self.registry = room.registry

@@ -48,9 +48,26 @@ __all__ = ["Room", "build_doc"]
 log = logging.getLogger("collab.rooms")
 
 
+class _NoEventStreams(dict[bool, Any]):
+    """Stands in for a room document's ``doc.events()`` streams, which the hub never uses."""
+
+    def __getitem__(self, key: bool) -> Any:
+        raise RuntimeError("room documents do not support doc.events(); use doc.observe()")
+
+
+#: Shared by every room document: pycrdt gives each Doc an anyio Lock (for ``async with``
+#: transactions) and two stream sets (for ``doc.events()``), ~1.4 KB per idle room. The hub
+#: uses neither, so rooms share one lock (async transactions would queue across rooms, not
+#: break) and a stand-in that refuses ``events()`` loudly.
+_SHARED_ASYNC_LOCK = Doc()._txn_async_lock
+_NO_EVENT_STREAMS = _NoEventStreams()
+
+
 def build_doc(updates: list[bytes]) -> Doc[Any]:
     """A fresh document (new random client id for server edits) holding ``updates``."""
     doc: Doc[Any] = Doc()
+    doc._txn_async_lock = _SHARED_ASYNC_LOCK
+    doc._send_streams = _NO_EVENT_STREAMS
     if len(updates) == 1:
         doc.apply_update(updates[0])
     elif updates:
@@ -59,6 +76,22 @@ def build_doc(updates: list[bytes]) -> Doc[Any]:
 
 
 class Room:
+    __slots__ = (
+        "_conns",
+        "awareness",
+        "closing",
+        "doc",
+        "holders",
+        "layout",
+        "loaded_state",
+        "meta",
+        "pipeline",
+        "record",
+        "registry",
+        "seeded",
+        "unload_timer",
+    )
+
     def __init__(
         self,
         registry: RoomRegistry,
