@@ -49,11 +49,12 @@ class _RoomState:
 
     def __init__(self, room: RoomHandle) -> None:
         self.values: dict[str, Any] = room.values()
-        self.comment_ids: set[str] = {_comment_id(item) for item in comments(room.doc)}
+        # Dicts used as sets: an empty dict is 64 bytes, an empty set 216, per loaded room.
+        self.comment_ids: dict[str, None] = dict.fromkeys(_comment_id(item) for item in comments(room.doc))
         self.comment_count = _comment_count(room)
         self.presence: list[tuple[str, str, str]] = _presence(room)
-        self.users: set[str] = set()
-        self.origins: set[str] = set()
+        self.users: dict[str, None] = {}
+        self.origins: dict[str, None] = {}
         self.last_changed = 0.0
         self.changes: asyncio.Task[None] | None = None
         self.presence_task: asyncio.Task[None] | None = None
@@ -98,9 +99,9 @@ class EventObserver:
             state = state or self._state(room)
             user = origin.user or ("filemaker" if origin.kind is OriginKind.FILEMAKER else "")
             if user:
-                state.users.add(user)
+                state.users[user] = None
             users.append(user)
-            state.origins.add(origin.kind.value)
+            state.origins[origin.kind.value] = None
         if state is None:
             return
         self.events.activity.touch_record(room.record.room, room.record.layout_path, users)
@@ -162,7 +163,7 @@ class EventObserver:
             ident = _comment_id(item)
             if ident in state.comment_ids:
                 continue
-            state.comment_ids.add(ident)
+            state.comment_ids[ident] = None
             body = item if isinstance(item, dict) else {"text": str(item)}
             payload = {
                 "id": str(body.get("id", "")),
@@ -187,7 +188,7 @@ class EventObserver:
             name for name in set(values) | set(state.values) if values.get(name) != state.values.get(name)
         )
         users, origins = sorted(state.users), sorted(state.origins)
-        state.values, state.users, state.origins = values, set(), set()
+        state.values, state.users, state.origins = values, {}, {}
         state.last_changed = time.monotonic()
         if changed:
             payload = {"fields": changed, "users": users, "origins": origins}

@@ -117,8 +117,9 @@ class WritebackService:
         seeded = room.seeded
         if seeded is not None:
             # A fresh seed is exactly what FileMaker holds: that is the base now.
+            # The values dict is shared with the seed (both are frozen): one copy per room.
             base = Base(record=room.record, record_id=seeded.record_id, mod_id=seeded.mod_id,
-                        values=dict(seeded.values))
+                        values=seeded.values)
             await self.outbox.set_base(base)
             slot.base = base
         else:

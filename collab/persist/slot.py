@@ -89,7 +89,7 @@ class Slot:
         # polling (owned by the poller)
         self.next_poll = 0.0
         self.poll_interval = 0.0
-        self._tracked: set[asyncio.Future[Any]] = set()
+        self._tracked: dict[asyncio.Future[Any], None] = {}  # a set, at 64 bytes instead of 216
 
     # -- dirtiness ---------------------------------------------------------------------------
 
@@ -143,11 +143,11 @@ class Slot:
 
     def track(self, future: asyncio.Future[Any]) -> None:
         """Keep a queued store write alive; learn the durable generation it returns."""
-        self._tracked.add(future)
+        self._tracked[future] = None
         future.add_done_callback(self._settled)
 
     def _settled(self, future: asyncio.Future[Any]) -> None:
-        self._tracked.discard(future)
+        self._tracked.pop(future, None)
         if future.cancelled() or future.exception() is not None:
             return
         result = future.result()

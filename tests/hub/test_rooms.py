@@ -6,12 +6,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pycrdt import Doc, Text
 
 from collab.errors import CloseCode
 from collab.protocol.control import AccessState, Reset
 from collab.protocol.origin import Origin, OriginKind
 from collab.rooms import checks
+from collab.rooms.room import build_doc
 from tests.hub.conftest import bare_hub, preseed
 from tests.hub.ysync import YClient, sync_url, wait_for
 
@@ -230,3 +232,18 @@ async def test_failed_commit_raises_and_reloads_from_the_store() -> None:
     await wait_for(lambda: harness.registry.loaded(RECORD) is None)
     again = await harness.registry.acquire(RECORD)
     assert again is not room and again.values()["Notes"] == "kept seed text"
+
+
+async def test_room_documents_share_no_per_document_async_machinery() -> None:
+    # Rooms share pycrdt's async-transaction lock and have no doc.events() streams (memory per
+    # idle room); both still behave: async transactions work, events() says what to use.
+    first, second = build_doc([]), build_doc([])
+    async with first.new_transaction():
+        first.get("t", type=Text).insert(0, "a")
+    async with second.new_transaction():
+        second.get("t", type=Text).insert(0, "b")
+    assert str(first.get("t", type=Text)) == "a" and str(second.get("t", type=Text)) == "b"
+    copy = build_doc([first.get_update()])
+    assert str(copy.get("t", type=Text)) == "a"
+    with pytest.raises(RuntimeError, match="observe"):
+        first.events()
