@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from types import ModuleType
@@ -10,6 +11,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.openapi.config import OpenAPIConfig
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from collab import __version__
 from collab.context import Component, HubContext
@@ -43,20 +45,29 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 class HubApp:
     """The hub's ASGI app: WebSocket connections to a raw socket endpoint (``/sync/``) go
-    straight to it; everything else (HTTP, lifespan, ``/events``) is the Litestar app."""
+    straight to it; everything else (HTTP, lifespan, ``/events``) is the Litestar app.
+
+    uvicorn's proxy-headers middleware (``X-Forwarded-For`` / ``-Proto`` from the addresses in
+    ``FORWARDED_ALLOW_IPS``, default the loopback ones) wraps only the Litestar side: the sync
+    endpoint reads neither the client address nor the scheme, and without the wrapper an open
+    sync socket holds one coroutine frame and its scope less.
+    """
 
     def __init__(self, litestar: Litestar, sockets: Sequence[tuple[str, ASGIApp]]) -> None:
         self.litestar = litestar
+        trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+        self.http = ProxyHeadersMiddleware(litestar, trusted_hosts=trusted)  # type: ignore[arg-type]
         self.sockets = tuple(sockets)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+        # Not a coroutine itself: it hands over the endpoint's, so an open socket's task holds
+        # one frame less (uvicorn is told the interface is ASGI 3, see collab.server).
         if scope["type"] == "websocket":
             path = scope["path"]
             for prefix, endpoint in self.sockets:
                 if path.startswith(prefix):
-                    await endpoint(scope, receive, send)
-                    return
-        await self.litestar(scope, receive, send)  # type: ignore[arg-type]
+                    return endpoint(scope, receive, send)
+        return self.http(scope, receive, send)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings, *, ctx: HubContext | None = None) -> HubApp:

@@ -74,6 +74,8 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         # Our own lean protocol (collab.transports.websocket): no permessage-deflate, which
         # doubles CPU per update and costs ~40 KB per socket; Yjs updates are small.
         ws=WebSocketProtocol,
+        interface="asgi3",  # HubApp.__call__ returns a coroutine rather than being one
+        proxy_headers=False,  # HubApp applies them to HTTP and /events (collab.app)
         ws_per_message_deflate=False,
         # uvicorn closes larger frames with 1009 before our own exact check sees them.
         ws_max_size=settings.limits.max_message_bytes + 64,

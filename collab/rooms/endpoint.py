@@ -78,6 +78,7 @@ class SyncEndpoint:
         except Refused as refused:
             await self._refuse(send, refused)
             return
+        del scope  # its headers are read: an open socket need not keep them
         conn = Connection(
             uuid.uuid4().hex[:16],
             principal,

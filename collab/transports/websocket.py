@@ -328,10 +328,9 @@ class WebSocketProtocol(asyncio.Protocol):
             self.data_received(b"")
 
     async def _run_app(self) -> None:
-        scope = self.scope  # dropped here at accept (the app holds it from then on)
-        assert scope is not None
         try:
-            await self.app(scope, self.receive, self.send)
+            # No local name for the scope: from the accept on, only the app holds it.
+            await self.app(self.scope, self.receive, self.send)
         except ClientDisconnected:
             pass
         except BaseException:
@@ -502,23 +501,21 @@ class WebSocketProtocol(asyncio.Protocol):
             self.waiter = None
             waiter.set_result(self.disconnect)
 
-    async def receive(self) -> dict[str, Any]:
+    def receive(self) -> asyncio.Future[dict[str, Any]]:
+        """ASGI ``receive``: a future rather than a coroutine, so a socket waiting for its next
+        message holds no frame for it."""
         inbox = self.inbox
+        future: asyncio.Future[dict[str, Any]] = self.loop.create_future()
         if inbox:
-            message = inbox.pop(0)
+            future.set_result(inbox.pop(0))
             if self.read_paused and len(inbox) < INBOX_LIMIT // 2 and self.state in (OPEN, CLOSING):
                 self.read_paused = False
                 self.transport.resume_reading()
-            return message
-        if self.disconnect is not None:
-            return self.disconnect
-        waiter: asyncio.Future[dict[str, Any]] = self.loop.create_future()
-        self.waiter = waiter
-        try:
-            return await waiter
-        finally:
-            if self.waiter is waiter:
-                self.waiter = None
+        elif self.disconnect is not None:
+            future.set_result(self.disconnect)
+        else:
+            self.waiter = future  # resolved by the next message or the disconnect (one reader)
+        return future
 
     async def send(self, message: dict[str, Any]) -> None:
         if self.drained is not None:
