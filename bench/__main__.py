@@ -1,4 +1,4 @@
-"""``python -m bench run`` / ``python -m bench report``: see docs/performance.md."""
+"""``python -m bench run`` / ``report`` / ``profile`` / ``memory``: see docs/performance.md."""
 
 from __future__ import annotations
 
@@ -30,7 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     prof.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     prof.add_argument("--quick", action="store_true")
     prof.add_argument("--out", default=str(BENCH / "results" / "profile"), help="output folder")
+    mem = commands.add_parser("memory", help="tracemalloc the collab hub: where an idle connection's memory goes")
+    mem.add_argument("--connections", type=int, default=1000)
+    mem.add_argument("--per-room", type=int, default=1, help="connections per record (default 1)")
+    mem.add_argument("--top", type=int, default=25, help="lines per table")
     args = parser.parse_args(argv)
+
+    if args.command == "memory":
+        from bench.memory import memory
+
+        memory(args.connections, args.per_room, args.top)
+        return 0
 
     if args.command == "profile":
         from bench.profile import profile

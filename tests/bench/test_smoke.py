@@ -75,3 +75,19 @@ def test_quick_benchmark_against_collab(tmp_path: Path) -> None:
     assert s6["lost"] == 0
     assert s6["stored_all_ms"]["n"] > 0 and s6["unacked"] == 0
     assert s6["filemaker"]["landed"] == s6["filemaker"]["markers"] > 0
+
+
+def test_memory_probe_names_the_hubs_own_lines() -> None:
+    # `bench memory` is plain Python (no Node), but it lives with the benchmark it explains.
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "memory", "--connections", "20", "--top", "5"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    head, _, lines = proc.stdout.partition("by line:")
+    per_connection = float(head.split("growth: ", 1)[1].split(" KB", 1)[0])
+    assert per_connection > 0.5  # a room and a socket cost something
+    assert "collab/transports/websocket.py:" in lines or "collab/rooms/" in lines
