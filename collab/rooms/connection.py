@@ -67,6 +67,7 @@ class Connection:
         "burst",
         "room",
         "send",
+        "send_now",
         "seq",
         "state",
         "tokens",
@@ -88,6 +89,11 @@ class Connection:
         self.principal = principal
         self.control = control
         self.send = send
+        #: The server's synchronous send, when it has one (collab's own WebSocket protocol:
+        #: ``send_now(message) -> bool``): an idle socket's message then costs no coroutine.
+        self.send_now: Callable[[dict[str, Any]], bool] | None = getattr(
+            getattr(send, "__self__", None), "send_now", None
+        )
         self.origin = Origin(OriginKind.CLIENT, conn_id, principal.sub)
         self.room: Room | None = None
         self.state = AWAITING_STEP1
@@ -240,6 +246,9 @@ class Connection:
 
     def _step(self, message: dict[str, Any]) -> bool:
         """Send one message; True when it went out without suspending."""
+        send_now = self.send_now
+        if send_now is not None and send_now(message):
+            return True
         result = self.send(message)
         coro = result if isinstance(result, Coroutine) else _awaiting(result)
         try:

@@ -333,6 +333,9 @@ class WebSocketProtocol(asyncio.Protocol):
             await self.app(self.scope, self.receive, self.send)
         except ClientDisconnected:
             pass
+        except asyncio.CancelledError:
+            self._end(1012, "")  # the server is stopping the app
+            raise
         except BaseException:
             log.exception("Exception in ASGI application")
             self._end(1011, "internal error")
@@ -516,6 +519,15 @@ class WebSocketProtocol(asyncio.Protocol):
         else:
             self.waiter = future  # resolved by the next message or the disconnect (one reader)
         return future
+
+    def send_now(self, message: dict[str, Any]) -> bool:
+        """Write a binary ``websocket.send`` at once if nothing stands in the way; False means
+        "use ``send``" (not open yet or any more, the transport paused, not binary)."""
+        data = message.get("bytes")
+        if self.state != OPEN or self.drained is not None or data is None or message["type"] != "websocket.send":
+            return False
+        self.transport.write(frame_header(BINARY, len(data)) + data)
+        return True
 
     async def send(self, message: dict[str, Any]) -> None:
         if self.drained is not None:
