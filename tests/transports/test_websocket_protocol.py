@@ -309,3 +309,24 @@ def test_header_of_every_size_round_trips() -> None:
         elif length == 127:
             length = int.from_bytes(header[2:10], "big")
         assert length == size
+
+
+async def test_send_now_writes_only_an_open_unpaused_binary_send() -> None:
+    answers: list[bool] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        protocol: WebSocketProtocol = receive.__self__
+        frame = {"type": "websocket.send", "bytes": b"now"}
+        await receive()
+        answers.append(protocol.send_now(frame))  # not accepted yet: use send
+        await send({"type": "websocket.accept"})
+        answers.append(protocol.send_now(frame))
+        answers.append(protocol.send_now({"type": "websocket.send", "text": "t"}))  # text: use send
+        await send({"type": "websocket.close", "code": 1000})
+        answers.append(protocol.send_now(frame))  # closing: use send (which refuses)
+
+    async with serve(app) as served:
+        reader, writer, _, _ = await do_handshake(served, "/x")
+        assert await read_frame(reader) == (True, BINARY, b"now")
+        assert (await read_close(reader, writer))[0] == 1000
+    assert answers == [False, True, False, False]
