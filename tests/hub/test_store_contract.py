@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Text
 
+from collab.errors import StoreError
 from collab.rooms.sqlite_store import SqliteDocStore
 from collab.rooms.store import DocStore, MemoryDocStore, new_meta
 from collab.store.sqlite import SqliteDatabase
@@ -118,9 +119,73 @@ async def test_sqlite_schema_is_versioned_wal_full(tmp_path: Path) -> None:
         version = await db.read(
             lambda c: c.execute("SELECT version FROM schema_versions WHERE component = 'rooms'").fetchone()[0]
         )
-        assert version == 1
+        assert version == 2
     # Reopening does not re-run the migration.
     db2 = SqliteDatabase(tmp_path / "v.db")
     SqliteDocStore.register(db2)
     async with db2:
         assert await SqliteDocStore(db2).check() is None
+
+
+async def test_sqlite_store_appends_by_name_when_it_does_not_remember_the_room(tmp_path: Path) -> None:
+    """A second store on the same file (another process, or a forgotten number) looks it up."""
+    db = SqliteDatabase(tmp_path / "s.db", group_commit_ms=1)
+    SqliteDocStore.register(db)
+    doc, updates = _updates(8)
+    async with db:
+        first, second = SqliteDocStore(db), SqliteDocStore(db)
+        await first.create_if_absent("a", new_meta(doc.client_id, 0), updates[0])
+        await first.create_if_absent("b", new_meta(doc.client_id, 0), updates[0])
+        # `second` never loaded either room: its rows carry names; both kinds share a job.
+        await asyncio.gather(second.append("a", updates[1:4]), first.append("b", updates[1:4]))
+        await second.append("a", updates[4:])
+        for store in (first, second):
+            stored = await store.load("a")
+            assert stored is not None and stored.updates == updates
+        stored_b = await first.load("b")
+        assert stored_b is not None and stored_b.updates == updates[:4]
+        with pytest.raises(StoreError, match="not in the store"):
+            await second.append("never-created", updates[1:2])
+
+
+async def test_sqlite_store_migrates_a_v1_log(tmp_path: Path) -> None:
+    """A store written before the log was keyed by room number keeps every room and update."""
+    import sqlite3
+
+    from collab.rooms.sqlite_store import MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    doc_a, updates_a = _updates(5)
+    doc_b, updates_b = _updates(3)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    for statement in (part for part in MIGRATIONS[0].split(";") if part.strip()):
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_versions VALUES ('rooms', 1)")
+    for room, snapshot in (("a", None), ("b", updates_b[0])):
+        conn.execute(
+            "INSERT INTO hub_rooms(room, seed_client, seed_clock, generation, created, snapshot) VALUES (?, 1, 1, 'g', 0, ?)",
+            (room, snapshot),
+        )
+    # Interleaved, as rooms append in a live hub.
+    for i in range(5):
+        for room, updates in (("a", updates_a), ("b", updates_b[1:])):
+            if i < len(updates):
+                conn.execute("INSERT INTO hub_updates(room, data) VALUES (?, ?)", (room, updates[i]))
+    conn.close()
+
+    db = SqliteDatabase(path, group_commit_ms=1)
+    SqliteDocStore.register(db)
+    async with db:
+        store = SqliteDocStore(db)
+        a, b = await store.load("a"), await store.load("b")
+        assert a is not None and a.updates == updates_a and a.log_count == 5
+        assert b is not None and b.updates == updates_b and b.log_count == 2
+        more_doc, more = _updates(2)
+        created = await store.create_if_absent("c", new_meta(more_doc.client_id, 0), more[0])
+        await store.append("a", [more[1]])
+        assert created.created and created.updates == [more[0]]
+        a = await store.load("a")
+        assert a is not None and a.updates == [*updates_a, more[1]]
+        nums = await db.read(lambda c: c.execute("SELECT room, num FROM hub_rooms ORDER BY num").fetchall())
+        assert nums == [("a", 1), ("b", 2), ("c", 3)]
