@@ -72,6 +72,10 @@ CLOSE_TIMEOUT = 10.0
 HANDSHAKE, CONNECTING, OPEN, CLOSING, CLOSED = range(5)
 
 
+#: Where ``send_now`` keeps a message's framed bytes (not an ASGI key; other servers ignore it).
+WIRE_KEY = "collab.wire"
+
+
 def frame_header(opcode: int, size: int) -> bytes:
     """A final, unmasked (server) frame's header."""
     if size < 126:
@@ -522,11 +526,19 @@ class WebSocketProtocol(asyncio.Protocol):
 
     def send_now(self, message: dict[str, Any]) -> bool:
         """Write a binary ``websocket.send`` at once if nothing stands in the way; False means
-        "use ``send``" (not open yet or any more, the transport paused, not binary)."""
-        data = message.get("bytes")
-        if self.state != OPEN or self.drained is not None or data is None or message["type"] != "websocket.send":
+        "use ``send``" (not open yet or any more, the transport paused, not binary).
+
+        The framed bytes are kept in the message under ``WIRE_KEY``: a broadcast shares one
+        message among its recipients, and a server frame is the same bytes for each of them."""
+        wire = message.get(WIRE_KEY)
+        if wire is None:
+            data = message.get("bytes")
+            if data is None or message["type"] != "websocket.send":
+                return False
+            wire = message[WIRE_KEY] = frame_header(BINARY, len(data)) + data
+        if self.state != OPEN or self.drained is not None:
             return False
-        self.transport.write(frame_header(BINARY, len(data)) + data)
+        self.transport.write(wire)
         return True
 
     async def send(self, message: dict[str, Any]) -> None:
