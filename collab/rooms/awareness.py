@@ -3,6 +3,13 @@
 A connection may only speak for the awareness client ids it announced first; entries for an id
 another connection owns are dropped. When a connection leaves, its ids are removed and a
 "gone" entry (clock + 1, state ``null``) is relayed, as y-protocols does on timeout.
+
+An entry is applied and relayed under y-protocols' own rule (``applyAwarenessUpdate``): a state
+must have a newer clock than the one known for its client (0 for a client not seen yet); a
+``null`` removes a known client at its clock or a later one, and is dropped for a client with
+no state. So the empty state every y-protocols client announces on connect (clock 0) is
+neither kept nor relayed: every receiving client would drop it by the same rule, and relaying
+it cost each newcomer a frame to every peer in the room.
 """
 
 from __future__ import annotations
@@ -51,11 +58,13 @@ class RoomAwareness:
                 except msgspec.DecodeError:
                     raise ProtocolError("awareness state is not valid JSON") from None
             current = self._states.get(entry.client)
-            if current is not None and entry.clock < current[0]:
-                continue  # stale: y-protocols ignores older clocks too
             if entry.state == _NULL:
-                self._states.pop(entry.client, None)
+                if current is None or entry.clock < current[0]:
+                    continue  # nothing known to remove, or stale
+                del self._states[entry.client]
             else:
+                if entry.clock <= (current[0] if current is not None else 0):
+                    continue  # not newer: y-protocols drops it, so every client would
                 self._states[entry.client] = (entry.clock, entry.state)
             accepted.append(entry)
         return accepted
@@ -66,8 +75,8 @@ class RoomAwareness:
         for client in owned:
             self._owner.pop(client, None)
             current = self._states.pop(client, None)
-            clock = current[0] + 1 if current is not None else 0
-            gone.append(AwarenessEntry(client, clock, _NULL))
+            if current is not None:  # the others never saw a state that was not relayed
+                gone.append(AwarenessEntry(client, current[0] + 1, _NULL))
         owned.clear()
         return awareness_frame(encode_awareness(gone)) if gone else None
 
