@@ -8,7 +8,7 @@ Tables (component ``rooms``):
 
 The log is keyed by ``num``, not the room's name: every group commit touches one index page per
 busy room, and an 8-byte key instead of a ~50-byte name makes those pages, the rows and the
-commit's WAL frames smaller (about 40% less writer CPU per update; see docs/performance.md).
+commit's WAL frames smaller (about a third less writer CPU per update; docs/performance.md).
 The store remembers the ``num`` of the rooms it loaded or created (bounded, oldest dropped);
 an append for a room it does not remember looks the number up in the writer.
 
