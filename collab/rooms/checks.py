@@ -48,7 +48,7 @@ def state_vector(payload: bytes) -> dict[int, int]:
 def step2(doc: Doc[Any], payload: bytes) -> bytes:
     """Sync step 2 for a client's (already bounds-checked) state vector."""
     parse_state_vector(payload)
-    return step2_frame(guarded(lambda: doc.get_update(payload)))
+    return step2_frame(guarded(doc.get_update, payload))
 
 
 def apply(doc: Doc[Any], update: bytes) -> None:

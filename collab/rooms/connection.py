@@ -235,8 +235,8 @@ class Connection:
         """Send now, synchronously, while the socket accepts.
 
         The WebSocket protocol's ``send`` only suspends when the transport is paused (the
-        client reads too slowly). We step the coroutine by hand; one that suspends is handed to a writer task,
-        which finishes it and then drains the lanes with ordinary awaits. So the common case
+        client reads too slowly). We step the coroutine by hand; one that suspends is handed
+        to a writer task, which finishes it and then drains the lanes with ordinary awaits. So the common case
         costs no task switch per message, and backpressure still works.
         """
         while (message := self._next()) is not None:

@@ -324,6 +324,15 @@ async def synced(reader: Reader, writer: Writer) -> Messages:
     return messages
 
 
+async def notes_after(writer: Writer, messages: Messages, message: bytes) -> str:
+    """Send ``message`` (an update), then a fresh step 1 and a ping: the Notes text of the
+    hub's step 2, read once the pong shows nothing else was left unanswered."""
+    await send(writer, client_frame(BINARY, message), client_frame(BINARY, FRESH_STEP1), client_frame(PING, b"ok"))
+    notes = notes_of(step2_update(await messages.step2()))
+    await messages.pong(b"ok")
+    return notes
+
+
 # -- fixtures -------------------------------------------------------------------------------
 
 
@@ -449,14 +458,7 @@ async def test_client_frame_length_encodings(hub: RunningHub, path: str, size: i
     async with opened(hub, path) as (reader, writer):
         messages = await synced(reader, writer)
         # A second step 1 is answered with the document as it is after the update.
-        await send(
-            writer,
-            client_frame(BINARY, message),
-            client_frame(BINARY, FRESH_STEP1),
-            client_frame(PING, b"ok"),
-        )
-        assert text in notes_of(step2_update(await messages.step2()))
-        await messages.pong(b"ok")
+        assert text in await notes_after(writer, messages, message)
 
 
 @pytest.mark.parametrize("size", [1_000, 70_000], ids=["16-bit-length", "64-bit-length"])
@@ -568,14 +570,7 @@ async def test_message_at_the_limit_is_accepted(small_hub: RunningHub) -> None:
     message = update_of_size(LIMIT)
     async with opened(small_hub, sync_path(await preseed(small_hub))) as (reader, writer):
         messages = await synced(reader, writer)
-        await send(
-            writer,
-            client_frame(BINARY, message),
-            client_frame(BINARY, FRESH_STEP1),
-            client_frame(PING, b"ok"),
-        )
-        assert "u" * 4000 in notes_of(step2_update(await messages.step2()))
-        await messages.pong(b"ok")
+        assert "u" * 4000 in await notes_after(writer, messages, message)
 
 
 # -- closing handshake ----------------------------------------------------------------------
