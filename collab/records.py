@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from urllib.parse import quote, unquote
 
 import msgspec
@@ -9,19 +10,23 @@ import msgspec
 __all__ = ["RecordKey"]
 
 
-class RecordKey(msgspec.Struct, frozen=True, order=True):
-    """One FileMaker record, named by the layout's key field value (not recordId)."""
+class RecordKey(msgspec.Struct, frozen=True, order=True, dict=True):
+    """One FileMaker record, named by the layout's key field value (not recordId).
+
+    ``dict=True`` gives instances a ``__dict__`` for the cached names below: the hub asks a
+    room's record for its name on every update it stores and every event it records.
+    """
 
     database: str
     layout: str
     key: str
 
-    @property
+    @cached_property
     def room(self) -> str:
         """The room name: each part percent-encoded, joined by ``/``."""
         return "/".join(quote(part, safe="") for part in (self.database, self.layout, self.key))
 
-    @property
+    @cached_property
     def layout_path(self) -> str:
         return f"{self.database}/{self.layout}"
 
