@@ -222,6 +222,9 @@ class PeerRun:
         self.secret = secrets.token_urlsafe(32)
         self.token = collab_prep.mint(self.secret) if peer.name == "collab" else ""
         self.record_ids: dict[str, str] = {}
+        #: The other servers' room names -> the seed of the record collab serves in their place.
+        self.seeds: dict[str, str] = {}
+        self.template: CollabTemplate | None = None
         self.fm_token = ""
         self.server: Server | None = None
         self.config: Path | None = None
@@ -242,9 +245,12 @@ class PeerRun:
     # --- rooms
 
     def rooms(self, prefix: str, count: int, tag: str) -> list[str]:
-        if self.peer.name != "collab":
-            return [f"bench-{tag}-{prefix}-{i}" for i in range(count)]
         keys = collab_prep.record_keys(prefix, count)
+        if self.peer.name != "collab":
+            names = [f"bench-{tag}-{prefix}-{i}" for i in range(count)]
+            if self.template is not None:
+                self.seeds.update({name: self.template.seeds[key] for name, key in zip(names, keys, strict=True)})
+            return names
         missing = [k for k in keys if k not in self.record_ids]
         if missing:
             assert self.server is not None
@@ -257,7 +263,11 @@ class PeerRun:
         return keys
 
     def use_template(self, template: CollabTemplate) -> None:
-        """Start from the emulator database that already holds every benchmark record."""
+        """collab starts from the emulator database that already holds every benchmark record;
+        the other servers' clients start from those records' seeds."""
+        self.template = template
+        if self.peer.name != "collab":
+            return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(template.emulator_db, self.data_dir / "emulator.db")
         self.record_ids = dict(template.record_ids)
@@ -270,6 +280,7 @@ class PeerRun:
         else:
             base = f"ws://127.0.0.1:{self.server.port}"
             params = {}
+            extra.setdefault("seeds", {room: self.seeds[room] for room in rooms if room in self.seeds})
         return {
             "scenario": scenario,
             "kind": self.peer.kind,
@@ -305,6 +316,8 @@ class PeerRun:
 class CollabTemplate:
     emulator_db: Path
     record_ids: dict[str, str]
+    #: record key -> its document as collab seeds it (base64): every server serves the same
+    seeds: dict[str, str]
 
 
 def collab_keys(sizes: dict[str, Any]) -> list[str]:
@@ -322,7 +335,11 @@ def collab_keys(sizes: dict[str, Any]) -> list[str]:
 
 def make_collab_template(opts: Options) -> CollabTemplate:
     """Create the records once through the emulator's Data API, then copy its database into
-    every run's fresh data dir (creating thousands of records takes the emulator a while)."""
+    every run's fresh data dir (creating thousands of records takes the emulator a while).
+
+    Then read each record's document from the hub (a fresh client's sync step 2: the seed it
+    built from the record). The other servers' clients start from those bytes, so every
+    server serves the same documents."""
     pr = PeerRun(PEERS["collab"], opts, -1)
     pr.data_dir = opts.workdir / "collab-template"
     shutil.rmtree(pr.data_dir, ignore_errors=True)
@@ -331,10 +348,11 @@ def make_collab_template(opts: Options) -> CollabTemplate:
     pr.start()
     try:
         ids, _ = asyncio.run(collab_prep.ensure_records(pr.server.fm_http, keys, check_existing=False))  # type: ignore[union-attr]
+        seeds: dict[str, str] = pr.loadgen(pr.client_config("seeds", keys, {}))["seeds"]
     finally:
         pr.stop()
-    log(f"created {len(keys)} records in the emulator in {time.monotonic() - t0:.1f} s (template for every run)")
-    return CollabTemplate(pr.data_dir / "emulator.db", ids)
+    log(f"created {len(keys)} records in the emulator and read their seeds in {time.monotonic() - t0:.1f} s (template for every run)")
+    return CollabTemplate(pr.data_dir / "emulator.db", ids, seeds)
 
 
 # ---------------------------------------------------------------- scenarios
@@ -510,15 +528,14 @@ def run(opts: Options, out_path: Path) -> dict[str, Any]:
         "runs": [],
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    template = make_collab_template(opts) if "collab" in opts.peers else None
+    template = make_collab_template(opts)
     for index in range(opts.runs):
         run_result: dict[str, Any] = {"index": index, "peers": {}}
         result["runs"].append(run_result)
         for name in opts.peers:
             peer = PEERS[name]
             pr = PeerRun(peer, opts, index)
-            if template is not None and name == "collab":
-                pr.use_template(template)
+            pr.use_template(template)
             peer_result: dict[str, Any] = {"errors": {}}
             run_result["peers"][name] = peer_result
             log(f"run {index + 1}/{opts.runs}: {name}")

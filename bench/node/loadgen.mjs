@@ -2,7 +2,8 @@
 // clients in one Node process. Usage: node loadgen.mjs < config.json; prints one JSON line.
 //
 // config: { scenario, kind: "yws" | "hocuspocus", base, rooms: [...], params: {...},
-//           serverPid, sizes: {...}, fm: {...} (S6) }
+//           serverPid, sizes: {...}, seeds: { room: base64 } (not for collab), fm: {...} (S6) }
+// scenario "seeds" reads each room's document from collab (its seed) for the other servers.
 // Every loop is bounded: each scenario has a fixed duration and a hard deadline.
 import fs from 'node:fs'
 import { performance } from 'node:perf_hooks'
@@ -50,12 +51,32 @@ function summary (values) {
   return { n: s.length, p50: quantile(s, 0.5), p95: quantile(s, 0.95), p99: quantile(s, 0.99), max: s.length ? s[s.length - 1] : null }
 }
 
+// ---------------------------------------------------------------- the records' seeds
+
+// Every server serves the same documents. collab seeds each record's document from FileMaker
+// (one deterministic update: the record's fields). For the other servers every client starts
+// from those same bytes, as a web viewer seeding its record itself would; identical seeds
+// merge into one, so the servers hold what collab holds.
+const seedBytes = new Map()
+function seedOf (cfg, room) {
+  const encoded = cfg.seeds && cfg.seeds[room]
+  if (!encoded) return null
+  let bytes = seedBytes.get(room)
+  if (!bytes) {
+    bytes = new Uint8Array(Buffer.from(encoded, 'base64'))
+    seedBytes.set(room, bytes)
+  }
+  return bytes
+}
+
 // ---------------------------------------------------------------- clients
 
 /** One client: a Y.Doc and the official provider for this kind of server. */
 class Client {
   constructor (cfg, room, { control = false } = {}) {
     this.doc = new Y.Doc()
+    const seed = seedOf(cfg, room)
+    if (seed) Y.applyUpdate(this.doc, seed)
     this.room = room
     this.synced = false
     this.closed = false
@@ -149,6 +170,8 @@ async function s1 (cfg) {
   const room = cfg.rooms[0]
   const readers = await connectAll(cfg, Array(n).fill(room))
   const syncedReaders = readers.filter((c) => c.synced).length
+  // What the readers hold before the edits: the same record document under every server.
+  const seedFields = readers[0].doc.getMap('fields').size
   const writer = (await connectAll(cfg, [room]))[0]
   await sleep(300)
   const total = Math.round(seconds * rate)
@@ -195,6 +218,7 @@ async function s1 (cfg) {
     server_cpu_share: (procCpuSeconds(cfg.serverPid) - serverCpu0) / wall,
     readers: n,
     synced_readers: syncedReaders,
+    seed_fields: seedFields,
     edits: total,
     expected,
     received,
@@ -482,6 +506,13 @@ async function s4Build (cfg) {
       }))
     }
   })
+  const seed = seedOf(cfg, room)
+  if (seed) {
+    ws.send(frame(cfg.kind, room, (enc) => {
+      encoding.writeVarUint(enc, 0); encoding.writeVarUint(enc, 2)
+      encoding.writeVarUint8Array(enc, seed)
+    }))
+  }
   await sleep(200)
   const t0 = now()
   for (let i = 0; i < history.updates.length; i++) {
@@ -599,10 +630,43 @@ async function s5 (cfg) {
   return result
 }
 
+// ---------------------------------------------------------------- seeds (from collab)
+
+/** Each room's whole document as collab's step 2 answers a fresh client: its seed. */
+function fetchSeed (cfg, room) {
+  return rawOpen(cfg, room).then((ws) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`no sync step 2 for ${room}`)) }, 30_000)
+    ws.on('message', (data) => {
+      const f = decodeFrame(cfg.kind, data)
+      if (f.type !== 0 || f.sub !== 1) return
+      clearTimeout(timer)
+      ws.close()
+      resolve(f.payload)
+    })
+    ws.send(frame(cfg.kind, room, (enc) => {
+      encoding.writeVarUint(enc, 0); encoding.writeVarUint(enc, 0)
+      encoding.writeVarUint8Array(enc, Y.encodeStateVector(new Y.Doc()))
+    }))
+  }))
+}
+
+async function seeds (cfg) {
+  const out = {}
+  const queue = [...cfg.rooms]
+  const worker = async () => {
+    while (queue.length > 0) {
+      const room = queue.shift()
+      out[room] = Buffer.from(await fetchSeed(cfg, room)).toString('base64')
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(50, queue.length) }, worker))
+  return { seeds: out }
+}
+
 // ---------------------------------------------------------------- main
 
 const cfg = JSON.parse(fs.readFileSync(0, 'utf8'))
-const scenarios = { S1: s1, S2: (c) => s2(c), S3: s3, S4: s4, S5: s5, S6: (c) => s2(c, { control: true }) }
+const scenarios = { S1: s1, S2: (c) => s2(c), S3: s3, S4: s4, S5: s5, S6: (c) => s2(c, { control: true }), seeds }
 const hard = setTimeout(() => { log('loadgen: hard deadline'); process.exit(3) }, (cfg.deadlineSeconds || 300) * 1000)
 try {
   const result = await scenarios[cfg.scenario](cfg)

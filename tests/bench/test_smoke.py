@@ -35,11 +35,18 @@ def _run(tmp_path: Path, peers: str, scenarios: str) -> dict:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "| S2 server CPU" in proc.stdout, proc.stdout
     return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One quick run of collab and the Node relay side by side, as `bench run` does it."""
+    result = _run(tmp_path_factory.mktemp("bench"), "collab,ws-relay", "S1,S2,S3,S4,S5,S6")
+    return dict(result["runs"][0]["peers"])
 
 
 def _check_common(res: dict, *, has_doc: bool) -> None:
@@ -62,19 +69,25 @@ def _check_common(res: dict, *, has_doc: bool) -> None:
         assert s4["first"]["step2_ms"] is not None and s4["first"]["synced_ms"] is not None
 
 
-def test_quick_benchmark_against_the_node_relay(tmp_path: Path) -> None:
-    result = _run(tmp_path, "ws-relay", "S1,S2,S3,S5")
-    _check_common(result["runs"][0]["peers"]["ws-relay"], has_doc=False)
+def test_quick_benchmark_against_the_node_relay(quick_run: dict) -> None:
+    _check_common(quick_run["ws-relay"], has_doc=False)
 
 
-def test_quick_benchmark_against_collab(tmp_path: Path) -> None:
-    result = _run(tmp_path, "collab", "S1,S2,S3,S4,S5,S6")
-    res = result["runs"][0]["peers"]["collab"]
+def test_quick_benchmark_against_collab(quick_run: dict) -> None:
+    res = quick_run["collab"]
     _check_common(res, has_doc=True)
     s6 = res["S6"]
     assert s6["lost"] == 0
     assert s6["stored_all_ms"]["n"] > 0 and s6["unacked"] == 0
     assert s6["filemaker"]["landed"] == s6["filemaker"]["markers"] > 0
+
+
+def test_every_server_serves_the_same_record_documents(quick_run: dict) -> None:
+    # collab seeds each document from the FileMaker record; the relay's clients start from
+    # those same seed bytes, so readers hold the record's fields under either server.
+    collab_fields = quick_run["collab"]["S1"]["3"]["seed_fields"]
+    assert collab_fields > 0
+    assert quick_run["ws-relay"]["S1"]["3"]["seed_fields"] == collab_fields
 
 
 def test_memory_probe_names_the_hubs_own_lines() -> None:
