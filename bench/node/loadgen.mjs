@@ -670,9 +670,9 @@ const scenarios = { S1: s1, S2: (c) => s2(c), S3: s3, S4: s4, S5: s5, S6: (c) =>
 const hard = setTimeout(() => { log('loadgen: hard deadline'); process.exit(3) }, (cfg.deadlineSeconds || 300) * 1000)
 try {
   const result = await scenarios[cfg.scenario](cfg)
-  process.stdout.write(JSON.stringify(result) + '\n')
   clearTimeout(hard)
-  process.exit(0)
+  // A pipe takes large results in parts: exit only once all of it is written.
+  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0))
 } catch (err) {
   log('loadgen error:', err?.stack || String(err))
   process.exit(2)
