@@ -236,8 +236,8 @@ class Connection:
 
         The WebSocket protocol's ``send`` only suspends when the transport is paused (the
         client reads too slowly). We step the coroutine by hand; one that suspends is handed
-        to a writer task, which finishes it and then drains the lanes with ordinary awaits. So the common case
-        costs no task switch per message, and backpressure still works.
+        to a writer task, which finishes it and then drains the lanes with ordinary awaits.
+        So the common case costs no task switch per message, and backpressure still works.
         """
         while (message := self._next()) is not None:
             if not self._step(message):
